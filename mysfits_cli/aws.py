@@ -1,0 +1,103 @@
+"""The one place that makes boto3 sessions and clients."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from . import __version__
+from .config import Settings
+from .errors import MysfitsError
+
+# Standard retry mode backs off on throttling and transient errors for every call.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    user_agent_extra=f"mysfits/{__version__}",
+    connect_timeout=10,
+    read_timeout=70,
+)
+
+
+def known_regions() -> set[str]:
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("sts", partition_name=partition))
+    return regions
+
+
+class Aws:
+    """boto3 clients for one account and region, all sent to the same endpoint URL."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        try:
+            if settings.local:
+                # The local cloud never sees real credentials.
+                self.session = boto3.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=settings.region
+                )
+            else:
+                self.session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise MysfitsError(f"AWS profile '{settings.profile}' not found: check --profile / AWS_PROFILE or run `aws configure --profile {settings.profile}`") from exc
+        self.region = self._resolve_region()
+        if self.session.get_credentials() is None:
+            raise MysfitsError(
+                "No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
+                "run `aws configure`, or try it locally with --local"
+            )
+        self._clients: dict[str, Any] = {}
+
+    def _resolve_region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise MysfitsError("No AWS region set: pass --region, set AWS_REGION, or set a region in your AWS profile")
+        if not self.settings.emulated and region not in known_regions():
+            raise MysfitsError(f"Unknown AWS region '{region}': pass --region (or AWS_REGION) with a region such as us-east-1")
+        return region
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.settings.endpoint_url, config=_CLIENT_CONFIG
+            )
+        return self._clients[service]
+
+    @cached_property
+    def account_id(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+    @cached_property
+    def partition(self) -> str:
+        return botocore.session.get_session().get_partition_for_region(self.region)
+
+    @property
+    def url_suffix(self) -> str:
+        return "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account_id if account else ''}:{resource}"
+        )
+
+
+def error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")
+
+
+def is_not_found(exc: Exception) -> bool:
+    code = error_code(exc)
+    message = str(exc)
+    return (
+        code in {"NotFoundException", "NoSuchEntity", "ResourceNotFoundException", "NoSuchBucket",
+                 "RepositoryDoesNotExistException", "ResourceNotFound", "ValidationException", "404", "NoSuchKey"}
+        and (code != "ValidationException" or "not found" in message.lower() or "does not exist" in message.lower()
+             or "could not find" in message.lower())
+    )

@@ -1,0 +1,49 @@
+"""Settings from flags and the environment, resolved the way the AWS CLI does."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_STACK = "mysfits"
+DEFAULT_STATE_FILE = ".mysfits/state.json"
+LOCAL_DEFAULT_REGION = "us-east-1"
+TAG_KEY = "mysfits:stack"
+
+
+@dataclass
+class Settings:
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    stack: str = DEFAULT_STACK
+    state_file: Path = field(default_factory=lambda: Path(DEFAULT_STATE_FILE))
+    local: bool = False
+
+    @property
+    def emulated(self) -> bool:
+        """True when AWS is stood in for (moto server, the local cloud, LocalStack)."""
+        return bool(self.endpoint_url)
+
+    @property
+    def poll_seconds(self) -> float:
+        env = os.environ.get("MYSFITS_POLL_SECONDS")
+        if env:
+            return float(env)
+        return 0.2 if self.emulated else 10.0
+
+    def tags(self) -> dict[str, str]:
+        return {TAG_KEY: self.stack}
+
+    def name(self, suffix: str) -> str:
+        """The deterministic name of one of this stack's resources."""
+        return f"{self.stack}-{suffix}"
+
+
+def env_first(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
