@@ -187,6 +187,72 @@ def local_status() -> None:
     typer.echo(f"Local cloud running at {cloud.url} (pid {cloud.pid}, region {cloud.region})")
 
 
+# ---- recommendations service and website -------------------------------------------------------
+
+@up_app.command("recommendations")
+def up_recommendations(ctx: typer.Context) -> None:
+    """The Lambda function over the deployed endpoint, and its REST API (POST /recommendations)."""
+    from .steps.recommendations import curl_example, up_recommendations as run
+
+    with _stack(ctx) as stack:
+        url = run(stack)
+    typer.echo(url)
+    typer.echo(f"Try it:  {curl_example(url)}", err=True)
+
+
+@up_app.command("web")
+def up_web(
+    ctx: typer.Context,
+    bucket: Optional[str] = typer.Option(None, "--bucket", help="The website bucket; found by the stack's name or tag when omitted"),
+) -> None:
+    """The site's index.html with both API URLs, uploaded to the website bucket."""
+    from .steps.web import up_web as run
+
+    with _stack(ctx) as stack:
+        url = run(stack, bucket)
+    typer.echo(url)
+
+
+@app.command()
+def recommend(
+    ctx: typer.Context,
+    answers: Optional[list[int]] = typer.Argument(None, help="Five answers from 1 to 8; asked interactively when omitted"),
+    direct: bool = typer.Option(False, "--direct", help="Ask the SageMaker endpoint directly instead of the API"),
+) -> None:
+    """Recommend a mysfit for questionnaire answers, e.g. `mysfits recommend 1 2 3 4 5`."""
+    from .recommend import check_answers, via_api, via_endpoint
+
+    answers = check_answers(list(answers) if answers else _ask_questionnaire())
+    with _stack(ctx) as stack:
+        if direct:
+            from .steps.recommendations import deployed_endpoint
+
+            mysfit = via_endpoint(stack.aws.client("sagemaker-runtime"), deployed_endpoint(stack), answers)
+        else:
+            base = stack.state.outputs.get("recommendations_api_url")
+            if not base:
+                raise MysfitsError("No recommendations API for this stack: run `mysfits up recommendations` (or use --direct)")
+            mysfit = via_api(f"{base}/recommendations", answers)
+    typer.echo(f"{mysfit['name']} the {mysfit['species']} ({mysfit['mysfitId']})")
+
+
+def _ask_questionnaire() -> list[int]:
+    from rich.prompt import IntPrompt
+
+    from . import reference, ui
+
+    if not sys.stdin.isatty():
+        raise MysfitsError("Give the five answers as arguments, e.g. `mysfits recommend 1 2 3 4 5`")
+    answers = []
+    for question in reference.questions():
+        ui.out.print(f"\n[bold]{question['text']}[/]")
+        for option in question["options"]:
+            ui.out.print(f"  {option['value']}. {option['text']}")
+        choices = [str(option["value"]) for option in question["options"]]
+        answers.append(IntPrompt.ask("Your answer", choices=choices, show_choices=False, console=ui.out))
+    return answers
+
+
 def main() -> None:
     try:
         app()

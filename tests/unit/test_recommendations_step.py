@@ -1,0 +1,110 @@
+"""`up recommendations` and `up web` against moto in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mysfits_cli.engine import destroy
+from mysfits_cli.errors import MysfitsError
+from mysfits_cli.lambda_package import build_package, package_sha256
+from mysfits_cli.steps.api import up_api
+from mysfits_cli.steps.recommendations import up_recommendations
+from mysfits_cli.steps.web import up_web
+
+ENDPOINT = "knn-ml-m4-xlarge-20261125-120000"
+
+
+@pytest.fixture
+def deployed(ctx):
+    ctx.state.set_output("endpoint_name", ENDPOINT)
+    return ctx
+
+
+def test_needs_a_deployed_endpoint(aws, ctx):
+    with pytest.raises(MysfitsError, match="mysfits deploy-endpoint"):
+        up_recommendations(ctx)
+
+
+def test_creates_role_function_api_and_permission(deployed):
+    ctx = deployed
+    url = up_recommendations(ctx)
+    fn = ctx.aws.client("lambda").get_function(FunctionName="mysfits-recommendations")["Configuration"]
+    assert fn["Runtime"].startswith("python3.1") and fn["MemorySize"] == 128 and fn["Timeout"] == 30
+    assert fn["Environment"]["Variables"] == {"ENDPOINT_NAME": ENDPOINT}
+    assert fn["CodeSha256"] == package_sha256(build_package())
+    iam = ctx.aws.client("iam")
+    policy = iam.get_role_policy(RoleName="mysfits-recommendations-role", PolicyName="mysfits-recommendations-role-policy")
+    statements = policy["PolicyDocument"]["Statement"]
+    invoke = next(s for s in statements if s["Action"] == "sagemaker:InvokeEndpoint")
+    assert invoke["Resource"] == f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"
+    assert all(s["Resource"] != "*" for s in statements)
+    logs = next(s for s in statements if s is not invoke)
+    assert logs["Resource"] == "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/mysfits-recommendations:*"
+    api = next(a for a in ctx.aws.client("apigateway").get_rest_apis()["items"] if a["name"] == "mysfits-recommendations-api")
+    assert url == f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/prod/recommendations"
+    resources = ctx.aws.client("apigateway").get_resources(restApiId=api["id"])["items"]
+    route = next(r for r in resources if r["path"] == "/recommendations")
+    assert set(route["resourceMethods"]) == {"POST", "OPTIONS"}
+    lambda_policy = json.loads(ctx.aws.client("lambda").get_policy(FunctionName="mysfits-recommendations")["Policy"])
+    [grant] = lambda_policy["Statement"]
+    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:us-east-1:123456789012:{api['id']}/*/POST/recommendations"
+    )
+    groups = ctx.aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/mysfits-recommendations")
+    assert groups["logGroups"][0]["retentionInDays"] == 14
+
+
+def test_rerun_changes_nothing(deployed, make_ctx, record_calls):
+    up_recommendations(deployed)
+    again = make_ctx()
+    recorder = record_calls(again)
+    up_recommendations(again)
+    assert recorder.mutating == []
+
+
+def test_new_endpoint_updates_environment_and_policy_only(deployed, make_ctx, record_calls):
+    up_recommendations(deployed)
+    deployed.state.set_output("endpoint_name", "knn-ml-m4-xlarge-20261126-080000")
+    again = make_ctx()
+    recorder = record_calls(again)
+    up_recommendations(again)
+    assert sorted(set(recorder.mutating)) == ["PutRolePolicy", "UpdateFunctionConfiguration"]
+    fn = again.aws.client("lambda").get_function(FunctionName="mysfits-recommendations")["Configuration"]
+    assert fn["Environment"]["Variables"]["ENDPOINT_NAME"] == "knn-ml-m4-xlarge-20261126-080000"
+
+
+def test_teardown_removes_everything(deployed):
+    up_recommendations(deployed)
+    assert destroy(deployed) == []
+    assert deployed.aws.client("lambda").list_functions()["Functions"] == []
+    assert deployed.aws.client("apigateway").get_rest_apis()["items"] == []
+    assert [r["RoleName"] for r in deployed.aws.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("mysfits-")] == []
+    assert deployed.aws.client("logs").describe_log_groups()["logGroups"] == []
+
+
+def test_web_page_points_at_both_apis_and_restores_the_old_one(seeded, deployed):
+    ctx = deployed
+    s3 = ctx.aws.client("s3")
+    s3.put_object(Bucket=seeded["bucket"], Key="index.html", Body=b"<p>old site</p>", ContentType="text/html")
+    with pytest.raises(MysfitsError, match="up recommendations"):
+        up_web(ctx, None)
+    up_api(ctx, None, None, False)
+    up_recommendations(ctx)
+    url = up_web(ctx, None)
+    assert url == f"http://{seeded['bucket']}.s3-website-us-east-1.amazonaws.com"
+    page = s3.get_object(Bucket=seeded["bucket"], Key="index.html")
+    body = page["Body"].read().decode()
+    assert page["ContentType"].startswith("text/html")
+    assert json.dumps(ctx.state.outputs["mysfits_api_url"]) in body
+    assert json.dumps(ctx.state.outputs["recommendations_api_url"]) in body
+    assert destroy(ctx) == []
+    assert s3.get_object(Bucket=seeded["bucket"], Key="index.html")["Body"].read() == b"<p>old site</p>"
+
+
+def test_web_needs_a_known_bucket(seeded, deployed):
+    deployed.state.set_output("mysfits_api_url", "https://a.example/prod")
+    deployed.state.set_output("recommendations_api_url", "https://b.example/prod")
+    with pytest.raises(MysfitsError, match="--bucket"):
+        up_web(deployed, "no-such-bucket")
