@@ -1,0 +1,88 @@
+"""The moto fixes the local cloud applies."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mysfits_cli.local import patches
+
+CORS_MOCK = {
+    "type": "mock",
+    "requestTemplates": {"application/json": '{"statusCode": 200}'},
+    "passthroughBehavior": "when_no_match",
+    "responses": {
+        "default": {
+            "statusCode": "200",
+            "responseParameters": {
+                "method.response.header.Access-Control-Allow-Origin": "'*'",
+                "method.response.header.Access-Control-Allow-Methods": "'OPTIONS,POST'",
+            },
+        }
+    },
+}
+
+
+def _document() -> str:
+    return json.dumps({
+        "openapi": "3.0.1",
+        "info": {"title": "patched", "description": "a MOCK integration as AWS documents it", "version": "1"},
+        "paths": {
+            "/recommendations": {
+                "options": {
+                    "responses": {"200": {"description": "CORS"}},
+                    "x-amazon-apigateway-integration": CORS_MOCK,
+                }
+            }
+        },
+    })
+
+
+def _options_integration(client, api_id: str) -> dict:
+    resources = client.get_resources(restApiId=api_id)["items"]
+    resource = next(r for r in resources if r["path"] == "/recommendations")
+    return client.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="OPTIONS")
+
+
+def test_unpatched_moto_fails_on_a_documented_mock_integration():
+    """Guards the reason for the fix: drop it once moto imports this itself."""
+    original = patches.APIGatewayBackend.put_integration
+    unpatched = getattr(original, "__wrapped__", original)
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(patches.APIGatewayBackend, "put_integration", unpatched)
+        client = boto3.client("apigateway", region_name="us-east-1")
+        with pytest.raises(TypeError, match="uri"):
+            client.import_rest_api(body=_document(), failOnWarnings=True)
+
+
+def test_import_with_mock_integration_succeeds_after_apply():
+    with mock_aws():
+        patches.apply()
+        client = boto3.client("apigateway", region_name="us-east-1")
+        api_id = client.import_rest_api(body=_document(), failOnWarnings=True)["id"]
+        integration = _options_integration(client, api_id)
+    assert integration["type"].upper() == "MOCK"
+    assert "uri" not in integration
+    response = integration["integrationResponses"]["200"]
+    assert response["responseParameters"]["method.response.header.Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_put_rest_api_also_accepts_it():
+    with mock_aws():
+        patches.apply()
+        client = boto3.client("apigateway", region_name="us-east-1")
+        api_id = client.create_rest_api(name="patched")["id"]
+        client.put_rest_api(restApiId=api_id, mode="overwrite", body=_document())
+        assert _options_integration(client, api_id)["type"].upper() == "MOCK"
+
+
+def test_apply_is_idempotent():
+    patches.apply()
+    first = patches.APIGatewayBackend.put_integration
+    patches.apply()
+    assert patches.APIGatewayBackend.put_integration is first
+    assert first.__wrapped__.__name__ == "put_integration"
+    assert not hasattr(first.__wrapped__, "__wrapped__")
