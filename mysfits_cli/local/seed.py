@@ -1,0 +1,166 @@
+"""What the workshop's earlier modules built, so the local cloud has something to point at.
+
+A VPC with two subnets in two zones, the Fargate service's network load balancer,
+the Cognito user pool, the website bucket and the DynamoDB table of mysfits.
+Every step finds before it creates, so seeding twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import boto3
+
+ACCOUNT_ID = "123456789012"
+STACK_TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
+NLB_NAME = "mysfits-nlb"
+USER_POOL_NAME = "MysfitsUserPool"
+TABLE_NAME = "MysfitsTable"
+VPC_CIDR = "10.0.0.0/16"
+SUBNET_CIDRS = ("10.0.0.0/24", "10.0.1.0/24")
+
+# The workshop's table carried a description per mysfit; our data file does not.
+_DESCRIPTIONS = {
+    "Chimera": "A lion, a goat and a snake share one body and never one opinion.",
+    "Cyclops": "Sees the world through one eye and still spots every snack.",
+    "Dragon": "Hoards kind words instead of gold and breathes only warm hugs.",
+    "Gorgon": "Keeps her sunglasses on at all times, for everyone's sake.",
+    "Haetae": "An ancient guardian who judges right from wrong and naps in between.",
+    "Yeti": "Hides in the snow, hates the cold, and loves a good snowball fight.",
+    "Kraken": "Eight arms, all of them ready for a hug that is slightly too tight.",
+    "Plesiosaurus": "Shy lake dweller who surfaces only for photos that come out blurry.",
+}
+
+
+def bucket_name(account_id: str = ACCOUNT_ID) -> str:
+    return f"mysfits-website-{account_id}"
+
+
+def mysfits() -> list[dict[str, Any]]:
+    """The twelve mysfits from the package's data file."""
+    text = resources.files("mysfits_cli.data").joinpath("mysfits.json").read_text(encoding="utf-8")
+    return json.loads(text)["mysfits"]
+
+
+def table_item(mysfit: dict[str, Any]) -> dict[str, Any]:
+    """One row of MysfitsTable in the workshop's attribute names (DynamoDB wire format)."""
+    description = mysfit.get("description") or _DESCRIPTIONS.get(
+        mysfit["species"], f"A {mysfit['species'].lower()} looking for a new home."
+    )
+    return {
+        "MysfitId": {"S": mysfit["mysfitId"]},
+        "Name": {"S": mysfit["name"]},
+        "Species": {"S": mysfit["species"]},
+        "Description": {"S": description},
+        "Age": {"N": str(mysfit["age"])},
+        "GoodEvil": {"S": mysfit["goodevil"]},
+        "LawChaos": {"S": mysfit["lawchaos"]},
+        "ThumbImageUri": {"S": mysfit["thumbImageUri"]},
+        "ProfileImageUri": {"S": mysfit["profileImageUri"]},
+        "Likes": {"N": "0"},
+        "Adopted": {"BOOL": False},
+    }
+
+
+def seed(region: str, endpoint_url: str | None = None) -> dict[str, str]:
+    """Create what is missing; return the ids of what is there."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    )
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url)
+
+    subnets = _network(client("ec2"), region)
+    return {
+        "nlb_arn": _load_balancer(client("elbv2"), subnets),
+        "user_pool_id": _user_pool(client("cognito-idp")),
+        "bucket": _bucket(client("s3"), region),
+        "table": _table(client("dynamodb")),
+    }
+
+
+def _network(ec2: Any, region: str) -> list[str]:
+    tag_filter = [{"Name": "tag:mysfits:stack", "Values": ["mysfits"]}]
+    vpcs = ec2.describe_vpcs(Filters=tag_filter)["Vpcs"]
+    if vpcs:
+        vpc_id = vpcs[0]["VpcId"]
+    else:
+        vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=[_tags("vpc", "mysfits-vpc")])["Vpc"]["VpcId"]
+    existing = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    by_cidr = {s["CidrBlock"]: s["SubnetId"] for s in existing}
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    subnet_ids = []
+    for cidr, zone in zip(SUBNET_CIDRS, zones or [f"{region}a", f"{region}b"]):
+        if cidr not in by_cidr:
+            by_cidr[cidr] = ec2.create_subnet(
+                VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=zone,
+                TagSpecifications=[_tags("subnet", f"mysfits-public-{zone}")],
+            )["Subnet"]["SubnetId"]
+        subnet_ids.append(by_cidr[cidr])
+    return subnet_ids
+
+
+def _load_balancer(elbv2: Any, subnets: list[str]) -> str:
+    try:
+        return elbv2.describe_load_balancers(Names=[NLB_NAME])["LoadBalancers"][0]["LoadBalancerArn"]
+    except elbv2.exceptions.LoadBalancerNotFoundException:
+        pass
+    created = elbv2.create_load_balancer(
+        Name=NLB_NAME, Subnets=subnets, Scheme="internet-facing", Type="network", Tags=[STACK_TAG]
+    )
+    return created["LoadBalancers"][0]["LoadBalancerArn"]
+
+
+def _user_pool(cognito: Any) -> str:
+    for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            if pool["Name"] == USER_POOL_NAME:
+                return pool["Id"]
+    return cognito.create_user_pool(PoolName=USER_POOL_NAME, UserPoolTags={STACK_TAG["Key"]: STACK_TAG["Value"]})[
+        "UserPool"
+    ]["Id"]
+
+
+def _bucket(s3: Any, region: str) -> str:
+    name = bucket_name()
+    if name not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [STACK_TAG]})
+    return name
+
+
+def _table(dynamodb: Any) -> str:
+    if TABLE_NAME not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=TABLE_NAME,
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("MysfitId", "GoodEvil", "LawChaos")],
+            KeySchema=[{"AttributeName": "MysfitId", "KeyType": "HASH"}],
+            # the workshop's service answers ?filter=GoodEvil|LawChaos through these indexes
+            GlobalSecondaryIndexes=[_index("LawChaos"), _index("GoodEvil")],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=[STACK_TAG],
+        )
+        for mysfit in mysfits():
+            dynamodb.put_item(TableName=TABLE_NAME, Item=table_item(mysfit))
+    return TABLE_NAME
+
+
+def _index(attribute: str) -> dict[str, Any]:
+    return {
+        "IndexName": f"{attribute}Index",
+        "KeySchema": [
+            {"AttributeName": attribute, "KeyType": "HASH"},
+            {"AttributeName": "MysfitId", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def _tags(resource_type: str, name: str) -> dict[str, Any]:
+    return {"ResourceType": resource_type, "Tags": [STACK_TAG, {"Key": "Name", "Value": name}]}
