@@ -13,13 +13,18 @@ from . import __version__
 from .config import Settings
 from .errors import MysfitsError
 
-# Standard retry mode backs off on throttling and transient errors for every call.
-_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 8},
-    user_agent_extra=f"mysfits/{__version__}",
-    connect_timeout=10,
-    read_timeout=70,
-)
+
+def _client_config(emulated: bool) -> Config:
+    """Standard retry mode backs off on throttling and transient errors for every call.
+
+    An emulator on loopback either answers at once or is not running, so it gets few retries.
+    """
+    return Config(
+        retries={"mode": "standard", "max_attempts": 2 if emulated else 8},
+        user_agent_extra=f"mysfits/{__version__}",
+        connect_timeout=3 if emulated else 10,
+        read_timeout=70,
+    )
 
 
 def known_regions() -> set[str]:
@@ -64,7 +69,7 @@ class Aws:
     def client(self, service: str):
         if service not in self._clients:
             self._clients[service] = self.session.client(
-                service, endpoint_url=self.settings.endpoint_url, config=_CLIENT_CONFIG
+                service, endpoint_url=self.settings.endpoint_url, config=_client_config(self.settings.emulated)
             )
         return self._clients[service]
 

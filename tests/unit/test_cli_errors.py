@@ -1,0 +1,101 @@
+"""What a user sees when something is wrong: one line, non-zero exit, no traceback, no state written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, env=None, cwd=None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mysfits_cli.cli", *args], capture_output=True, text=True,
+        env={k: v for k, v in full_env.items() if v is not None}, cwd=cwd, timeout=60,
+    )
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_version_and_help_are_fast_and_light():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip().startswith("mysfits ")
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, mysfits_cli.cli; print('boto3' in sys.modules, 'numpy' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )
+    assert probe.stdout.strip() == "False False"
+
+
+def test_no_credentials(tmp_path):
+    env = {k: None for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_EC2_METADATA_DISABLED="true")
+    result = run("status", env=env)
+    assert_one_line_error(result, "No AWS credentials", "AWS_PROFILE", "--local")
+    assert not (tmp_path / ".mysfits").exists()
+
+
+def test_unknown_region():
+    assert_one_line_error(run("--region", "mars-north-1", "status"), "Unknown AWS region 'mars-north-1'", "--region")
+
+
+def test_no_region(tmp_path):
+    env = {"AWS_REGION": None, "AWS_DEFAULT_REGION": None, "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    assert_one_line_error(run("status", env=env), "No AWS region", "--region")
+
+
+def test_unknown_profile(tmp_path):
+    env = {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    assert_one_line_error(run("--profile", "nobody", "status", env=env), "profile 'nobody' not found")
+
+
+def test_bad_stack_name():
+    assert_one_line_error(run("--stack", "Bad_Name", "status"), "Invalid --stack")
+
+
+def test_local_and_endpoint_url_conflict():
+    assert_one_line_error(run("--local", "--endpoint-url", "http://x", "status"), "--local and --endpoint-url")
+
+
+def test_unreachable_endpoint():
+    result = run("--endpoint-url", "http://127.0.0.1:9", "status")
+    assert_one_line_error(result, "Cannot reach http://127.0.0.1:9")
+
+
+def test_wrong_flag_is_a_usage_error():
+    result = run("up", "api", "--nlbx", "x")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "No such option" in result.stderr
+
+
+def test_corrupt_state_file_is_named_and_kept(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text("{broken")
+    result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(state), "status")
+    assert_one_line_error(result, f"State file {state} cannot be read")
+    assert state.read_text() == "{broken"
+
+
+def test_bad_answers_are_refused_before_any_call():
+    result = run("--endpoint-url", "http://127.0.0.1:9", "recommend", "1", "2", "3", "4", "9")
+    assert_one_line_error(result, "Answer 5 is 9", "1-8")
+    assert_one_line_error(run("recommend", "1", "2"), "exactly 5 answers")
+
+
+@pytest.mark.parametrize("args", [["teardown"]])
+def test_teardown_without_yes_when_not_interactive(args):
+    result = subprocess.run(
+        [sys.executable, "-m", "mysfits_cli.cli", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )
+    assert_one_line_error(result, "--yes")

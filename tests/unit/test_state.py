@@ -1,0 +1,78 @@
+"""The state file: atomic saves, schema version, corrupt files, the lock."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+
+import pytest
+
+from mysfits_cli.errors import MysfitsError
+from mysfits_cli.state import SCHEMA_VERSION, StateFile, locked
+
+
+def test_put_saves_at_once_and_reloads(tmp_path):
+    path = tmp_path / "s" / "state.json"
+    stack = StateFile(path).load().stack("mysfits", "us-east-1", "123456789012")
+    stack.put("api.vpc-link", {"id": "abc", "kind": "vpc-link"})
+    stack.set_output("url", "https://x")
+    data = json.loads(path.read_text())
+    assert data["version"] == SCHEMA_VERSION
+    section = data["stacks"]["mysfits/us-east-1/123456789012"]
+    assert section["resources"]["api.vpc-link"]["id"] == "abc"
+    assert section["outputs"]["url"] == "https://x"
+    again = StateFile(path).load().stack("mysfits", "us-east-1", "123456789012")
+    assert again.get("api.vpc-link") == {"id": "abc", "kind": "vpc-link"}
+    again.remove("api.vpc-link")
+    assert StateFile(path).load().stack("mysfits", "us-east-1", "123456789012").resources == {}
+    assert [p.name for p in path.parent.iterdir()] == ["state.json"]  # no temporary file left
+
+
+def test_stacks_regions_and_accounts_are_separate(tmp_path):
+    file = StateFile(tmp_path / "state.json").load()
+    file.stack("a", "us-east-1", "1").put("k", {"id": "1"})
+    file.stack("a", "eu-west-1", "1").put("k", {"id": "2"})
+    assert file.stack("a", "us-east-1", "1").get("k") == {"id": "1"}
+    assert file.stack("b", "us-east-1", "1").get("k") is None
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"version": 1}', "\x00\xff"])
+def test_corrupt_file_is_an_error_naming_it_and_is_left_alone(tmp_path, content):
+    path = tmp_path / "state.json"
+    path.write_text(content, encoding="latin-1")
+    with pytest.raises(MysfitsError, match=str(path)):
+        StateFile(path).load()
+    assert path.read_text(encoding="latin-1") == content
+
+
+def test_unknown_version_is_refused(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 99, "stacks": {}}))
+    with pytest.raises(MysfitsError, match="schema version 99"):
+        StateFile(path).load()
+
+
+def _hold_lock(path, ready, release):
+    with locked(path):
+        ready.set()
+        release.wait(10)
+
+
+def test_second_holder_gets_a_clear_message(tmp_path):
+    path = tmp_path / "state.json"
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        started = time.monotonic()
+        with pytest.raises(MysfitsError, match=rf"Another mysfits command \(pid {holder.pid}\) is using"):
+            with locked(path, timeout=0.3):
+                pass
+        assert time.monotonic() - started >= 0.3
+    finally:
+        release.set()
+        holder.join(10)
+    with locked(path, timeout=0.3):
+        pass
