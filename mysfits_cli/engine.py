@@ -131,6 +131,9 @@ def destroy(
 
     Returns (resource, reason) for each failure; those stay in the state with their reason.
     """
+    from .resources import load_all
+
+    load_all()
     targets = [
         (key, record) for key, record in ctx.state.resources.items()
         if (keys is None or key in keys) and record.get("kind") not in skip_kinds

@@ -7,11 +7,13 @@ from typing import Any
 from .. import ui
 from ..engine import Context, Resource
 from ..failures import describe
+from ..resources import load_all
 
 ID_FIELDS = ("arn", "id")
 
 
 def collect(ctx: Context) -> dict[str, Any]:
+    load_all()
     resources = []
     for key, record in ctx.state.resources.items():
         cls = Resource.registry.get(record.get("kind", ""))
