@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 import boto3
+import botocore.session
 
 ACCOUNT_ID = "123456789012"
 STACK_TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
@@ -66,8 +67,11 @@ def table_item(mysfit: dict[str, Any]) -> dict[str, Any]:
 
 def seed(region: str, endpoint_url: str | None = None) -> dict[str, str]:
     """Create what is missing; return the ids of what is there."""
+    # Fake credentials, and no AWS_PROFILE lookup: the caller's profile may not exist.
+    botocore_session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
+        botocore_session=botocore_session,
     )
 
     def client(service: str) -> Any:

@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -74,6 +75,18 @@ def install_emulation() -> None:
     sagemaker.install()
 
 
+def _skip_default_amis() -> None:
+    """moto's EC2 otherwise parses and loads thousands of AMIs (a second of start-up) nobody here uses."""
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    if "MOTO_AMIS_PATH" not in os.environ:
+        path = Path(tempfile.gettempdir()) / "mysfits-local-no-amis.json"
+        if not path.exists():
+            staging = path.with_name(f"{path.name}.{os.getpid()}")
+            staging.write_text("[]")
+            os.replace(staging, path)
+        os.environ["MOTO_AMIS_PATH"] = str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mysfits_cli.local.server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -84,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in _CALLER_AWS_SETTINGS:
         os.environ.pop(name, None)
-    # moto's EC2 backend otherwise loads thousands of AMIs we never use
-    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    _skip_default_amis()
 
     from werkzeug.serving import make_server
 

@@ -1,0 +1,334 @@
+"""The background local cloud the CLI runs against with --local.
+
+One server per home folder (env MYSFITS_LOCAL_HOME, else ~/.mysfits/local), recorded in
+<home>/cloud.json as {"url", "port", "pid", "region", "started_at"}; its output goes to
+<home>/server.log. A lock file keeps two commands from starting two servers.
+Everything lives in the server's memory: a restarted local cloud starts empty (seeded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import MysfitsError
+from .server import HEALTH_PATH, HOST
+
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+LOCK_TIMEOUT_SECONDS = 90.0
+HEALTH_TIMEOUT_SECONDS = 1.0
+BUSY_GRACE_SECONDS = 5.0
+PORT_RELEASE_SECONDS = 3.0
+SERVER_MODULE = "mysfits_cli.local.server"
+
+
+class PortInUse(MysfitsError):
+    pass
+
+
+@dataclass(frozen=True)
+class LocalCloud:
+    url: str
+    port: int
+    pid: int
+    region: str
+    started_at: str
+
+
+def home() -> Path:
+    configured = os.environ.get("MYSFITS_LOCAL_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / ".mysfits" / "local"
+
+
+def record_path() -> Path:
+    return home() / "cloud.json"
+
+
+def log_path() -> Path:
+    return home() / "server.log"
+
+
+def status() -> LocalCloud | None:
+    """The recorded local cloud if its process is alive and answering; else None."""
+    cloud = _read_record()
+    if cloud is None or not _pid_alive(cloud.pid):
+        return None
+    health = _health(cloud.url)
+    if health is None or health.get("pid") != cloud.pid or not health.get("ready"):
+        return None
+    return cloud
+
+
+def start(port: int | None = None, region: str = "us-east-1") -> LocalCloud:
+    """Start the local cloud in the background, or return the one already running."""
+    with _lock():
+        running = _running()
+        if running is not None:
+            _seed_region(running, region)
+            return running
+        _discard_record()
+        return _spawn(port, region)
+
+
+def ensure_running(region: str = "us-east-1") -> LocalCloud:
+    """The running local cloud; started, or restarted if the recorded one died or hangs."""
+    with _lock():
+        running = _running()
+        if running is not None:
+            _seed_region(running, region)
+            return running
+        previous = _discard_record()
+        # the same port keeps URLs that were handed out pointing at the new server
+        port = _released(previous.port) if previous is not None else None
+        try:
+            return _spawn(port, region)
+        except PortInUse:
+            if port is None:
+                raise
+            return _spawn(None, region)
+
+
+def stop() -> bool:
+    """Stop the recorded local cloud; True if one was running."""
+    with _lock():
+        cloud = _read_record()
+        stopped = _terminate(cloud) if cloud is not None else False
+        record_path().unlink(missing_ok=True)
+        return stopped
+
+
+def _running() -> LocalCloud | None:
+    """status(), with a few seconds' grace for a live server too busy to answer at once."""
+    cloud = status()
+    recorded = _read_record()
+    if cloud is None and recorded is not None and _pid_alive(recorded.pid) and _runs_our_server(recorded.pid):
+        deadline = time.monotonic() + BUSY_GRACE_SECONDS
+        while cloud is None and time.monotonic() < deadline and _pid_alive(recorded.pid):
+            time.sleep(0.2)
+            cloud = status()
+    return cloud
+
+
+def _released(port: int) -> int | None:
+    """The port once a dead server's socket is gone (it can linger a moment); None if it stays taken."""
+    deadline = time.monotonic() + PORT_RELEASE_SECONDS
+    while not _port_free(port):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+    return port
+
+
+def _spawn(port: int | None, region: str) -> LocalCloud:
+    if port is not None:
+        if not _port_free(port):
+            raise PortInUse(f"Port {port} on {HOST} is already in use: "
+                            f"choose another port for the local cloud (e.g. {free_port()})")
+        return _launch(port, region)
+    attempts = 3  # a free port can be taken between choosing and binding it
+    while True:
+        try:
+            return _launch(free_port(), region)
+        except PortInUse:
+            attempts -= 1
+            if attempts == 0:
+                raise
+
+
+def _launch(port: int, region: str) -> LocalCloud:
+    home().mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", SERVER_MODULE, "--port", str(port), "--region", region,
+               "--cache-dir", str(home() / "lambda-cache")]
+    with open(log_path(), "ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True, close_fds=True,
+        )
+    url = f"http://{HOST}:{port}"
+    _wait_until_ready(process, url, port)
+    cloud = LocalCloud(url=url, port=port, pid=process.pid, region=region,
+                       started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    _write_record(cloud)
+    return cloud
+
+
+def _wait_until_ready(process: subprocess.Popen, url: str, port: int) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            if code == 2:
+                raise PortInUse(f"Port {port} on {HOST} is already in use: choose another port for the local cloud")
+            raise MysfitsError(f"The local cloud exited at start-up (code {code}): {_log_tail()} (log: {log_path()})")
+        health = _health(url)
+        if health and health.get("ready") and health.get("pid") == process.pid:
+            return
+        time.sleep(0.1)
+    _terminate_process(process.pid)
+    raise MysfitsError(f"The local cloud did not answer within {START_TIMEOUT_SECONDS:.0f}s (log: {log_path()})")
+
+
+def _terminate(cloud: LocalCloud) -> bool:
+    """SIGTERM the recorded server if it is alive and really ours."""
+    if not _pid_alive(cloud.pid):
+        return False
+    health = _health(cloud.url)
+    ours = (health is not None and health.get("pid") == cloud.pid) or _runs_our_server(cloud.pid)
+    if not ours:
+        return False  # the pid was reused by some other process: leave it alone
+    _terminate_process(cloud.pid)
+    return True
+
+
+def _terminate_process(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while _pid_alive(pid) and time.monotonic() < deadline + 5:
+        time.sleep(0.05)
+
+
+def _discard_record() -> LocalCloud | None:
+    """Remove the record of a server that is not answering (stopping it if it hangs)."""
+    cloud = _read_record()
+    if cloud is not None:
+        _terminate(cloud)
+        record_path().unlink(missing_ok=True)
+    return cloud
+
+
+def _seed_region(cloud: LocalCloud, region: str) -> None:
+    """The server seeds its own region; another region is seeded on first use."""
+    if region != cloud.region:
+        from .seed import seed
+
+        seed(region, endpoint_url=cloud.url)
+
+
+def _health(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url + HEALTH_PATH, timeout=HEALTH_TIMEOUT_SECONDS) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # 503 while seeding
+        with contextlib.suppress(ValueError):
+            return json.loads(exc.read())
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)  # our own child: reap it if it has exited
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _runs_our_server(pid: int) -> bool:
+    try:
+        return SERVER_MODULE in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the server binds: connections in TIME_WAIT from a killed server do not count
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def _read_record() -> LocalCloud | None:
+    try:
+        data = json.loads(record_path().read_text())
+        return LocalCloud(url=str(data["url"]), port=int(data["port"]), pid=int(data["pid"]),
+                          region=str(data["region"]), started_at=str(data["started_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or unreadable: no local cloud, and replaced on the next start
+
+
+def _write_record(cloud: LocalCloud) -> None:
+    path = record_path()
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(asdict(cloud), indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def _lock() -> Iterator[None]:
+    import fcntl
+
+    home().mkdir(parents=True, exist_ok=True)
+    path = home() / "cloud.lock"
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise MysfitsError(
+                        f"Another mysfits command is starting or stopping the local cloud (lock {path}): try again"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _log_tail(lines: int = 5) -> str:
+    try:
+        tail = log_path().read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return "no output"
+    return " | ".join(tail) or "no output"
