@@ -133,12 +133,19 @@ class KnnModel:
 
     def kneighbors(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(labels (n, k), Euclidean distances (n, k)) of each row's neighbours, nearest first."""
-        ids, squared = self._search(features)
-        return self.labels[ids], np.sqrt(np.maximum(squared, 0)).astype(np.float64)
+        return self.predict_verbose(features)[1:]
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predicted label (float64) per row."""
         ids, _ = self._search(features)
+        return self._predict_from(ids)
+
+    def predict_verbose(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(predictions (n,), neighbour labels (n, k), neighbour distances (n, k)) from one search."""
+        ids, squared = self._search(features)
+        return self._predict_from(ids), self.labels[ids], np.sqrt(np.maximum(squared.astype(np.float64), 0))
+
+    def _predict_from(self, ids: np.ndarray) -> np.ndarray:
         if self.predictor_type == "regressor":
             return self.labels[ids].mean(axis=1)
         return self._classes[_vote(self._label_class[ids], len(self._classes))]
@@ -159,7 +166,7 @@ class KnnModel:
         extra = {} if table is None else {"neighbour_ids": table[0], "neighbour_distances": table[1]}
         np.savez(arrays, features=self.features, labels=self.labels, **extra)
         out = io.BytesIO()
-        with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        with tarfile.open(fileobj=out, mode="w:gz", compresslevel=1, format=tarfile.PAX_FORMAT) as archive:
             for name, payload in (
                 (_PARAMS_FILE, json.dumps(self.hyperparameters(), indent=2).encode()),
                 (_MODEL_FILE, arrays.getvalue()),
