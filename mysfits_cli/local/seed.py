@@ -32,6 +32,10 @@ _DESCRIPTIONS = {
     "Yeti": "Hides in the snow, hates the cold, and loves a good snowball fight.",
     "Kraken": "Eight arms, all of them ready for a hug that is slightly too tight.",
     "Plesiosaurus": "Shy lake dweller who surfaces only for photos that come out blurry.",
+    "Mandrake": "Screams when pulled from the ground, so please let it come out on its own.",
+    "Pegasus": "Flies anywhere on feathered wings, always on time and always by the rules.",
+    "Phoenix": "Bursts into flames now and then, and comes back with a brand new hairstyle.",
+    "Troll": "Guards a bridge nobody crosses and charges a toll nobody pays.",
 }
 
 

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in _CALLER_AWS_SETTINGS:
         os.environ.pop(name, None)
+    os.environ["MOTO_PORT"] = str(args.port)  # as moto's own server: backends that call back use it
     _skip_default_amis()
 
     from werkzeug.serving import make_server

@@ -314,3 +314,9 @@ def test_odd_requests_get_json_answers(client, api, request_args):
     response = client.open(f"{api}{request_args.pop('path')}", **request_args)
     assert 200 <= response.status_code < 600
     assert isinstance(_json(response), dict)
+
+
+def test_payload_over_the_api_gateway_limit_is_413(client, api):
+    response = client.post(f"{api}/recommendations", data=b"x" * (10 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert _json(response) == {"message": "Request Too Long"}
