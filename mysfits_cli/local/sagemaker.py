@@ -1,0 +1,418 @@
+"""The local cloud's SageMaker: real k-NN training jobs and endpoints on moto 5.2.
+
+`install()` patches moto's SageMaker classes in place (idempotently), so it works in
+the local cloud's server process and in-process under `mock_aws`. Each patch says
+what moto does, what AWS does and what we change:
+
+* training jobs really train (`_train_for_real`);
+* endpoints remember the model they serve and can be updated (`_serve_models`,
+  `_update_endpoint`);
+* InvokeEndpoint answers with that model's predictions (`_invoke_for_real`).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.logs.models import logs_backends
+from moto.s3.models import FakeKey, s3_backends
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, FakeTrainingJob, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+from mysfits_cli.ml.inference import InferenceError, format_response, parse_request
+from mysfits_cli.ml.knn import KnnModel
+from mysfits_cli.ml.training import TrainingError, run_training
+
+_MARK = "_mysfits_sagemaker"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+METRIC_DEFINITIONS = [
+    {"Name": "test:accuracy", "Regex": r"#quality_metric: host=\S+, test accuracy <score>=(\S+)"},
+    {"Name": "test:mse", "Regex": r"#quality_metric: host=\S+, test mse <score>=(\S+)"},
+]
+
+
+def install() -> None:
+    """Apply every patch once; later calls do nothing."""
+    _train_for_real()
+    _serve_models()
+    _update_endpoint()
+    _invoke_for_real()
+
+
+def _patch(owner: type, name: str, build) -> None:
+    current = getattr(owner, name, None)
+    if getattr(current, _MARK, False):
+        return
+    replacement = build(current)
+    setattr(replacement, _MARK, True)
+    setattr(owner, name, replacement)
+
+
+# -- training -------------------------------------------------------------------
+
+
+def _train_for_real() -> None:
+    """CreateTrainingJob starts a real k-NN training run.
+
+    moto: the job is Completed the moment it is created, with a made-up metric and no
+    model artifact; a second job of the same name silently replaces the first.
+    AWS: the job is InProgress (Starting, Downloading, Training, Uploading) and ends
+    Completed, with model.tar.gz at ModelArtifacts.S3ModelArtifacts, the final metrics
+    and the algorithm's log in CloudWatch Logs, or Failed with a FailureReason; a
+    reused name is a ValidationException.
+    We: refuse a reused name, then run `run_training` in a background thread on the
+    channels' S3 objects from moto's S3, write the artifact to moto's S3 and the log to
+    moto's CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, `<job>/algo-1-<epoch>`),
+    and move the job through those statuses. DescribeTrainingJob serialises the job's
+    attributes, so it reports all of it unchanged.
+    """
+
+    def build(original):
+        @functools.wraps(original)
+        def create_training_job(self: SageMakerModelBackend, training_job_name: str, *args: Any, **kwargs: Any):
+            if training_job_name in self.training_jobs:
+                arn = FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
+                raise ValidationError(
+                    message="Training job names must be unique within an AWS account and region, "
+                    f"and a training job with this name already exists ({arn})"
+                )
+            job = original(self, training_job_name, *args, **kwargs)
+            _start(self, job)
+            return job
+
+        return create_training_job
+
+    _patch(SageMakerModelBackend, "create_training_job", build)
+
+
+def _start(backend: SageMakerModelBackend, job: FakeTrainingJob) -> None:
+    now = utcnow()
+    # Every attribute the run will set exists from the start: describe iterates the
+    # job's __dict__ while the run thread rebinds them.
+    job.training_job_status, job.secondary_status = "InProgress", "Starting"
+    job.secondary_status_transitions = [
+        {"Status": "Starting", "StartTime": now, "StatusMessage": "Launching requested ML instances"}
+    ]
+    job.final_metric_data_list = []
+    job.training_start_time = job.training_end_time = job.failure_reason = None
+    job.training_time_in_seconds = job.billable_time_in_seconds = None
+    job.last_modified_time = now
+    job.algorithm_specification = {**(job.algorithm_specification or {}), "MetricDefinitions": METRIC_DEFINITIONS}
+    threading.Thread(
+        target=_run_job, args=(backend.account_id, backend.region_name, backend.partition, job),
+        name=f"training-{job.training_job_name}", daemon=True,
+    ).start()
+
+
+def _transition(job: FakeTrainingJob, status: str, message: str) -> None:
+    now = utcnow()
+    transitions = [dict(t) for t in job.secondary_status_transitions]
+    transitions[-1]["EndTime"] = now
+    transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
+    if status in ("Completed", "Failed", "Stopped"):
+        transitions[-1]["EndTime"] = now
+    job.secondary_status_transitions = transitions
+    job.secondary_status = status
+    job.last_modified_time = now
+
+
+class _JobLog:
+    """Lines to moto's CloudWatch Logs, one event each, as they come."""
+
+    def __init__(self, account_id: str, region: str, job_name: str) -> None:
+        self.backend = logs_backends[account_id][region]
+        self.stream = f"{job_name}/algo-1-{int(time.time())}"
+        if LOG_GROUP not in self.backend.groups:
+            self.backend.create_log_group(LOG_GROUP, tags={})
+        if self.stream not in self.backend.groups[LOG_GROUP].streams:
+            self.backend.create_log_stream(LOG_GROUP, self.stream)
+
+    def write(self, line: str) -> None:
+        event = {"timestamp": int(time.time() * 1000), "message": line}
+        self.backend.put_log_events(LOG_GROUP, self.stream, [event])
+
+
+class _ChannelError(Exception):
+    pass
+
+
+def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob) -> None:
+    started = time.time()
+    log = None
+    try:
+        log = _JobLog(account_id, region, job.training_job_name)
+        s3 = s3_backends[account_id][partition]
+        _check_image(job.algorithm_specification)
+        job.training_start_time = utcnow()
+        _transition(job, "Downloading", "Downloading input data")
+        channels = {c["ChannelName"]: _read_channel(s3, c, job.role_arn) for c in job.input_data_config or []}
+        _transition(job, "Training", "Training image download completed. Training in progress.")
+        result = run_training(job.hyper_parameters or {}, channels, log.write)
+        _transition(job, "Uploading", "Uploading generated training model")
+        bucket, key = _s3_location(job.model_artifacts["S3ModelArtifacts"])
+        try:
+            s3.put_object(bucket, key, result.model_bytes)
+        except Exception as error:
+            raise _ChannelError(f"Unable to write the model to s3://{bucket}/{key}: {type(error).__name__}") from None
+        now = utcnow()
+        job.final_metric_data_list = [{"MetricName": n, "Value": v, "Timestamp": now} for n, v in result.metrics.items()]
+        _finish(job, started, "Completed", "Training job completed")
+    except (TrainingError, _ChannelError) as error:
+        _fail(job, started, f"ClientError: {error}", log)
+    except Exception as error:  # the job fails, as a crashing algorithm container's would
+        _fail(job, started, f"AlgorithmError: {type(error).__name__}: {error}", log)
+
+
+def _check_image(specification: dict[str, Any]) -> None:
+    image = specification.get("TrainingImage") or ""
+    repository = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    if repository != "knn":
+        raise _ChannelError(f"the local cloud runs only SageMaker's built-in k-NN image (<registry>/knn:1), not {image!r}")
+
+
+def _read_channel(s3, channel: dict[str, Any], role_arn: str) -> list[tuple[bytes, str]]:
+    source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+    uri = source.get("S3Uri", "")
+    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+        raise _ChannelError(f"channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported here")
+    bucket, prefix = _s3_location(uri)
+    objects = []
+    try:
+        keys = s3.get_bucket(bucket).keys
+        names = sorted(name for name in list(keys.keys()) if name.startswith(prefix))
+    except Exception:
+        names = []
+    for name in names:
+        key = s3.get_object(bucket, name)
+        if isinstance(key, FakeKey) and not (name.endswith("/") and key.size == 0):
+            body = key.value
+            if channel.get("CompressionType") == "Gzip":
+                body = gzip.decompress(body)
+            objects.append((body, channel.get("ContentType") or ""))
+    if not objects:
+        raise _ChannelError(
+            f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
+            f"exists in the selected region, that objects exist under that S3 prefix, and that the role "
+            f'"{role_arn}" has "s3:ListBucket" permissions on bucket "{bucket}".'
+        )
+    return objects
+
+
+def _s3_location(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise _ChannelError(f"{uri!r} is not an s3:// URL")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def _finish(job: FakeTrainingJob, started: float, status: str, message: str) -> None:
+    seconds = max(1, round(time.time() - started))
+    job.training_time_in_seconds = job.billable_time_in_seconds = seconds
+    job.training_end_time = utcnow()
+    _transition(job, status, message)
+    job.training_job_status = status
+
+
+def _fail(job: FakeTrainingJob, started: float, reason: str, log: _JobLog | None) -> None:
+    job.failure_reason = reason
+    if log is not None:
+        try:
+            log.write(reason)
+        except Exception:  # the log is a courtesy; the status is what matters
+            pass
+    _finish(job, started, "Failed", reason)
+
+
+# -- endpoints --------------------------------------------------------------------
+
+# endpoint -> [(variant name, ModelDataUrl)] it serves, fixed when it is created or updated
+_SERVING: weakref.WeakKeyDictionary[FakeEndpoint, list[tuple[str, str | None]]] = weakref.WeakKeyDictionary()
+
+
+def _variants(backend: SageMakerModelBackend, config_name: str) -> list[tuple[str, str | None]]:
+    config = backend.endpoint_configs[config_name]
+    served = []
+    for variant in config.production_variants:
+        model = backend._models.get(variant.get("ModelName"))
+        container = (model.primary_container or (model.containers or [{}])[0]) if model else {}
+        served.append((variant.get("VariantName", "AllTraffic"), container.get("ModelDataUrl")))
+    return served
+
+
+def _serve_models() -> None:
+    """CreateEndpoint fixes which model data the endpoint serves.
+
+    moto: stores the endpoint with its config name only.
+    AWS: the endpoint runs the models of its config as they were at creation; deleting
+    the config or the model afterwards does not change what it serves.
+    We: remember each variant's ModelDataUrl when the endpoint is created.
+    """
+
+    def build(original):
+        @functools.wraps(original)
+        def create_endpoint(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, *args, **kwargs):
+            endpoint = original(self, endpoint_name, endpoint_config_name, *args, **kwargs)
+            _SERVING[endpoint] = _variants(self, endpoint_config_name)
+            return endpoint
+
+        return create_endpoint
+
+    _patch(SageMakerModelBackend, "create_endpoint", build)
+
+
+def _update_endpoint() -> None:
+    """UpdateEndpoint points an endpoint at another endpoint config.
+
+    moto 5.2: not implemented (the server answers 500 / NotImplementedError).
+    AWS: the endpoint goes Updating, then InService on the new config; the old config
+    serves until then.
+    We: switch at once (moto's endpoints are InService as soon as they are created) and
+    serve the new config's models from the next request on.
+    """
+
+    def update_backend(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, **_: Any) -> FakeEndpoint:
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is None:
+            arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+            raise ValidationError(message=f'Could not find endpoint "{arn}".')
+        if endpoint_config_name not in self.endpoint_configs:
+            arn = FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
+            raise ValidationError(message=f'Could not find endpoint configuration "{arn}".')
+        config = self.endpoint_configs[endpoint_config_name]
+        endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+        endpoint.endpoint_config_name = endpoint_config_name
+        endpoint.endpoint_status = "InService"
+        endpoint.last_modified_time = utcnow()
+        _SERVING[endpoint] = _variants(self, endpoint_config_name)
+        return endpoint
+
+    def update_response(self: SageMakerResponse) -> ActionResult:
+        endpoint = self.sagemaker_backend.update_endpoint(
+            endpoint_name=self._get_param("EndpointName"),
+            endpoint_config_name=self._get_param("EndpointConfigName"),
+        )
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    _patch(SageMakerModelBackend, "update_endpoint", lambda _: update_backend)
+    _patch(SageMakerResponse, "update_endpoint", lambda _: update_response)
+
+
+class _ModelCache:
+    """Loaded models by S3 object (bucket, key, ETag); a re-uploaded artifact is reloaded."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size, self.lock, self.models = size, threading.Lock(), OrderedDict()
+
+    def get(self, s3, url: str) -> KnnModel:
+        bucket, key = _s3_location(url)
+        try:
+            found = s3.get_object(bucket, key)
+        except Exception:
+            found = None
+        if not isinstance(found, FakeKey):
+            raise _ChannelError(f"the model data {url} does not exist")
+        cache_key = (id(s3), bucket, key, found.etag)
+        with self.lock:
+            if cache_key in self.models:
+                self.models.move_to_end(cache_key)
+                return self.models[cache_key]
+        try:
+            model = KnnModel.from_bytes(found.value)
+        except ValueError as error:
+            raise _ChannelError(f"the model data {url} cannot be loaded: {error}") from None
+        with self.lock:
+            self.models[cache_key] = model
+            while len(self.models) > self.size:
+                self.models.popitem(last=False)
+        return model
+
+
+_MODELS = _ModelCache()
+
+
+def _invoke_for_real() -> None:
+    """InvokeEndpoint answers with the endpoint's model.
+
+    moto: returns a canned body ("body") for any endpoint name, existing or not, and
+    decodes the request body as UTF-8 (a RecordIO body fails with a server error).
+    AWS: unknown endpoint -> ValidationError (400); otherwise the model container's
+    answer, honouring Content-Type and Accept; a container's 4xx/5xx comes back as
+    ModelError (424) carrying OriginalStatusCode and OriginalMessage.
+    We: follow endpoint -> served variant (X-Amzn-SageMaker-Target-Variant if given,
+    else the first) -> ModelDataUrl in moto's S3, load it (cached by key and ETag) and
+    answer with the k-NN inference protocol; the body is kept as bytes.
+    """
+
+    def build_setup(original):
+        @functools.wraps(original)
+        def setup_class(self, request: Any, full_url: str, headers: Any, use_raw_body: bool = False) -> None:
+            return original(self, request, full_url, headers, use_raw_body=True)
+
+        return setup_class
+
+    def build_invoke(original):
+        @functools.wraps(original)
+        def invoke_endpoint(self: SageMakerRuntimeResponse):
+            return _invoke(self)
+
+        return invoke_endpoint
+
+    _patch(SageMakerRuntimeResponse, "setup_class", build_setup)
+    _patch(SageMakerRuntimeResponse, "invoke_endpoint", build_invoke)
+
+
+def _invoke(response: SageMakerRuntimeResponse):
+    account, region = response.current_account, response.region
+    name = unquote(response.path.rstrip("/").split("/")[-2])
+    backend = sagemaker_backends[account][region]
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        return _error(400, "ValidationError", {"Message": f"Endpoint {name} of account {account} not found."})
+    variants = _SERVING.get(endpoint) or _variants(backend, endpoint.endpoint_config_name)
+    wanted = response.headers.get("X-Amzn-SageMaker-Target-Variant")
+    chosen = next((v for v in variants if v[0] == wanted), None) if wanted else variants[0] if variants else None
+    if chosen is None:
+        return _error(400, "ValidationError", {"Message": f"Endpoint {name} has no variant {wanted!r}."})
+    variant, url = chosen
+    log_arn = f"arn:{backend.partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{name}"
+    body = response.body.encode() if isinstance(response.body, str) else bytes(response.body or b"")
+    try:
+        if not url:
+            raise _ChannelError(f"model of variant {variant} has no ModelDataUrl")
+        model = _MODELS.get(s3_backends[account][backend.partition], url)
+    except _ChannelError as error:
+        return _model_error(500, "server", str(error), log_arn)
+    try:
+        features = parse_request(body, response.headers.get("Content-Type") or "")
+        answer, content_type = format_response(model, features, response.headers.get("Accept"))
+    except InferenceError as error:
+        return _model_error(400, "client", str(error), log_arn)
+    return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, answer
+
+
+def _error(status: int, code: str, fields: dict[str, Any]):
+    # moto takes a response's status from its "status" header
+    headers = {"status": str(status), "x-amzn-ErrorType": code, "Content-Type": "application/json"}
+    return status, headers, json.dumps(fields)
+
+
+def _model_error(original_status: int, kind: str, message: str, log_arn: str):
+    return _error(424, "ModelError", {
+        "Message": f'Received {kind} error ({original_status}) from primary with message "{message}". '
+        f"See {log_arn} for more information.",
+        "OriginalStatusCode": original_status,
+        "OriginalMessage": message,
+        "LogStreamArn": log_arn,
+    })
