@@ -1,0 +1,56 @@
+"""The `--local` path as a user runs it: the CLI starts the local cloud, restarts a killed one, and `demo` runs it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def mysfits(tmp_path, *args, timeout=600):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MYSFITS_ENDPOINT_URL"}
+    env.update(MYSFITS_LOCAL_HOME=str(tmp_path / "home"), MYSFITS_POLL_SECONDS="0.1", COLUMNS="200",
+               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    return subprocess.run([sys.executable, "-m", "mysfits_cli.cli", *args], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+@pytest.fixture
+def local_home(tmp_path):
+    yield tmp_path
+    mysfits(tmp_path, "local", "stop")
+
+
+def _cloud(tmp_path) -> dict:
+    return json.loads((tmp_path / "home" / "cloud.json").read_text())
+
+
+def test_killed_local_cloud_is_restarted_by_the_next_command(local_home):
+    first = mysfits(local_home, "--local", "up", "api")
+    assert first.returncode == 0, first.stderr
+    old = _cloud(local_home)
+    os.kill(old["pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    status = mysfits(local_home, "--local", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert _cloud(local_home)["pid"] != old["pid"]
+    report = json.loads(status.stdout)
+    assert {r["kind"] for r in report["resources"] if r["missing"]} == {"vpc-link", "rest-api"}
+    again = mysfits(local_home, "--local", "up", "api")
+    assert again.returncode == 0, again.stderr
+    assert not any(r["missing"] for r in json.loads(mysfits(local_home, "--local", "status", "--json").stdout)["resources"])
+
+
+def test_demo_runs_the_whole_flow_and_cleans_up(local_home):
+    result = mysfits(local_home, "demo", "--rows", "30000")
+    assert result.returncode == 0, result.stderr
+    assert "Recommendations through POST /recommendations" in result.stdout
+    assert result.stdout.count("-") > 0 and "accuracy" in (result.stdout + result.stderr).lower()
+    assert "Tore the demo stack down" in result.stderr
+    status = json.loads(mysfits(local_home, "--local", "status", "--json").stdout)
+    assert status["resources"] == []
