@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from typing import BinaryIO
 
 import numpy as np
 
@@ -54,8 +55,8 @@ def _float_dtype(array: np.ndarray) -> np.dtype:
     return np.dtype("<f8")
 
 
-def encode_records(features: Mapping[str, np.ndarray], label: Mapping[str, np.ndarray] | None = None) -> bytes:
-    """Encode n records; each map entry is an (n, d) or (n,) float array of the same n."""
+def _records(features: Mapping[str, np.ndarray], label: Mapping[str, np.ndarray] | None) -> np.ndarray:
+    """Framed records as an (n, record size) uint8 array; each map entry is (n, d) or (n,)."""
     columns = [(_FEATURES, key, value) for key, value in features.items()]
     columns += [(_LABEL, key, value) for key, value in (label or {}).items()]
     if not columns:
@@ -70,39 +71,54 @@ def encode_records(features: Mapping[str, np.ndarray], label: Mapping[str, np.nd
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
         raise ValueError(f"all arrays must have the same number of rows, got {[len(a) for a in arrays]}")
-    if n == 0:
-        return b""
 
-    record, offsets = b"", []
+    record, spans = b"", []
     for (field, key, _), array in zip(columns, arrays):
         width = array.shape[1] * array.dtype.itemsize
         tensor = _length_delimited(1, bytes(width))
         value = _length_delimited(_TENSOR_FIELD[array.dtype], tensor)
         entry = _length_delimited(1, key.encode()) + _length_delimited(2, value)
         record += _length_delimited(field, entry)
-        offsets.append(8 + len(record) - width)  # the values are the last bytes of the entry
-    padding = -len(record) % 4
-    template = struct.pack("<II", MAGIC, len(record)) + record + bytes(padding)
+        spans.append((8 + len(record) - width, 8 + len(record)))  # the values end the entry
+    template = np.frombuffer(struct.pack("<II", MAGIC, len(record)) + record + bytes(-len(record) % 4), dtype=np.uint8)
 
     out = np.empty((n, len(template)), dtype=np.uint8)
-    out[:] = np.frombuffer(template, dtype=np.uint8)
-    for offset, array in zip(offsets, arrays):
-        raw = np.ascontiguousarray(array).view(np.uint8).reshape(n, -1)
-        out[:, offset : offset + raw.shape[1]] = raw
-    return out.tobytes()
+    constant_from = 0
+    for (start, end), array in zip(spans, arrays):
+        out[:, constant_from:start] = template[constant_from:start]
+        out[:, start:end] = np.ascontiguousarray(array).view(np.uint8).reshape(n, end - start)
+        constant_from = end
+    out[:, constant_from:] = template[constant_from:]
+    return out
 
 
-def encode(features: np.ndarray, labels: np.ndarray | None = None) -> bytes:
-    """RecordIO-protobuf for (n, d) features and optional (n,) labels."""
+def encode_records(features: Mapping[str, np.ndarray], label: Mapping[str, np.ndarray] | None = None) -> bytes:
+    """Encode n records; each map entry is an (n, d) or (n,) float array of the same n."""
+    return _records(features, label).tobytes()
+
+
+def _dense(features: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
     features = np.asarray(features)
     if features.ndim != 2:
         raise ValueError(f"features must be a matrix, got shape {features.shape}")
     if labels is None:
-        return encode_records({"values": features})
+        return _records({"values": features}, None)
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) != len(features):
         raise ValueError(f"labels must be a vector of {len(features)} values, got shape {labels.shape}")
-    return encode_records({"values": features}, {"values": labels})
+    return _records({"values": features}, {"values": labels})
+
+
+def encode(features: np.ndarray, labels: np.ndarray | None = None) -> bytes:
+    """RecordIO-protobuf for (n, d) features and optional (n,) labels."""
+    return _dense(features, labels).tobytes()
+
+
+def write(file: BinaryIO, features: np.ndarray, labels: np.ndarray | None = None) -> int:
+    """`encode` straight into a binary file object (like the SDK's write_numpy_to_dense_tensor); bytes written."""
+    records = _dense(features, labels)
+    file.write(records.reshape(-1).data)
+    return records.size
 
 
 # -- decoding -----------------------------------------------------------------

@@ -37,6 +37,12 @@ def test_bytes_equal_the_sdk_reference():
     assert recordio.encode(FEATURES[:2]) == base64.b64decode(SDK_NO_LABELS)
 
 
+def test_write_to_a_file_object_gives_the_same_bytes():
+    buffer = io.BytesIO()
+    assert recordio.write(buffer, FEATURES, LABELS) == len(base64.b64decode(SDK_FLOAT64))
+    assert buffer.getvalue() == base64.b64decode(SDK_FLOAT64)
+
+
 def test_framing_is_magic_length_and_padding():
     data = recordio.encode(np.ones((1, 15)), np.array([2.0]))  # a 161-byte record
     magic, length = struct.unpack_from("<II", data)
