@@ -4,7 +4,7 @@
 the local cloud's server process and in-process under `mock_aws`. Each patch says
 what moto does, what AWS does and what we change:
 
-* training jobs really train (`_train_for_real`);
+* training jobs really train (`_train_for_real`) and can be stopped (`_stop_training_job`);
 * endpoints remember the model they serve and can be updated (`_serve_models`,
   `_update_endpoint`);
 * InvokeEndpoint answers with that model's predictions (`_invoke_for_real`).
@@ -22,7 +22,7 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.logs.models import logs_backends
 from moto.s3.models import FakeKey, s3_backends
@@ -46,6 +46,7 @@ METRIC_DEFINITIONS = [
 def install() -> None:
     """Apply every patch once; later calls do nothing."""
     _train_for_real()
+    _stop_training_job()
     _serve_models()
     _update_endpoint()
     _invoke_for_real()
@@ -110,6 +111,7 @@ def _start(backend: SageMakerModelBackend, job: FakeTrainingJob) -> None:
     job.training_time_in_seconds = job.billable_time_in_seconds = None
     job.last_modified_time = now
     job.algorithm_specification = {**(job.algorithm_specification or {}), "MetricDefinitions": METRIC_DEFINITIONS}
+    _STOPS[job] = threading.Event()
     threading.Thread(
         target=_run_job, args=(backend.account_id, backend.region_name, backend.partition, job),
         name=f"training-{job.training_job_name}", daemon=True,
@@ -144,8 +146,25 @@ class _JobLog:
         self.backend.put_log_events(LOG_GROUP, self.stream, [event])
 
 
-class _ChannelError(Exception):
-    pass
+class _ClientFault(Exception):
+    """A problem with what the caller gave (data, image, S3 locations): a ClientError."""
+
+
+class _Stopped(Exception):
+    """The job was asked to stop."""
+
+
+# job -> set when StopTrainingJob asks it to stop
+_STOPS: weakref.WeakKeyDictionary[FakeTrainingJob, threading.Event] = weakref.WeakKeyDictionary()
+_STATUS_LOCK = threading.Lock()
+
+
+def _phase(job: FakeTrainingJob, status: str, message: str) -> None:
+    """Enter the next phase, unless the job was asked to stop."""
+    with _STATUS_LOCK:
+        if _STOPS[job].is_set():
+            raise _Stopped()
+        _transition(job, status, message)
 
 
 def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob) -> None:
@@ -156,20 +175,22 @@ def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob)
         s3 = s3_backends[account_id][partition]
         _check_image(job.algorithm_specification)
         job.training_start_time = utcnow()
-        _transition(job, "Downloading", "Downloading input data")
+        _phase(job, "Downloading", "Downloading input data")
         channels = {c["ChannelName"]: _read_channel(s3, c, job.role_arn) for c in job.input_data_config or []}
-        _transition(job, "Training", "Training image download completed. Training in progress.")
+        _phase(job, "Training", "Training image download completed. Training in progress.")
         result = run_training(job.hyper_parameters or {}, channels, log.write)
-        _transition(job, "Uploading", "Uploading generated training model")
+        _phase(job, "Uploading", "Uploading generated training model")
         bucket, key = _s3_location(job.model_artifacts["S3ModelArtifacts"])
         try:
             s3.put_object(bucket, key, result.model_bytes)
         except Exception as error:
-            raise _ChannelError(f"Unable to write the model to s3://{bucket}/{key}: {type(error).__name__}") from None
+            raise _ClientFault(f"Unable to write the model to s3://{bucket}/{key}: {type(error).__name__}") from None
         now = utcnow()
         job.final_metric_data_list = [{"MetricName": n, "Value": v, "Timestamp": now} for n, v in result.metrics.items()]
         _finish(job, started, "Completed", "Training job completed")
-    except (TrainingError, _ChannelError) as error:
+    except _Stopped:
+        _finish(job, started, "Stopped", "Training job stopped")
+    except (TrainingError, _ClientFault) as error:
         _fail(job, started, f"ClientError: {error}", log)
     except Exception as error:  # the job fails, as a crashing algorithm container's would
         _fail(job, started, f"AlgorithmError: {type(error).__name__}: {error}", log)
@@ -179,14 +200,14 @@ def _check_image(specification: dict[str, Any]) -> None:
     image = specification.get("TrainingImage") or ""
     repository = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
     if repository != "knn":
-        raise _ChannelError(f"the local cloud runs only SageMaker's built-in k-NN image (<registry>/knn:1), not {image!r}")
+        raise _ClientFault(f"the local cloud runs only SageMaker's built-in k-NN image (<registry>/knn:1), not {image!r}")
 
 
 def _read_channel(s3, channel: dict[str, Any], role_arn: str) -> list[tuple[bytes, str]]:
     source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
     uri = source.get("S3Uri", "")
     if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-        raise _ChannelError(f"channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported here")
+        raise _ClientFault(f"channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported here")
     bucket, prefix = _s3_location(uri)
     objects = []
     try:
@@ -202,7 +223,7 @@ def _read_channel(s3, channel: dict[str, Any], role_arn: str) -> list[tuple[byte
                 body = gzip.decompress(body)
             objects.append((body, channel.get("ContentType") or ""))
     if not objects:
-        raise _ChannelError(
+        raise _ClientFault(
             f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
             f"exists in the selected region, that objects exist under that S3 prefix, and that the role "
             f'"{role_arn}" has "s3:ListBucket" permissions on bucket "{bucket}".'
@@ -213,26 +234,63 @@ def _read_channel(s3, channel: dict[str, Any], role_arn: str) -> list[tuple[byte
 def _s3_location(uri: str) -> tuple[str, str]:
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc:
-        raise _ChannelError(f"{uri!r} is not an s3:// URL")
+        raise _ClientFault(f"{uri!r} is not an s3:// URL")
     return parsed.netloc, parsed.path.lstrip("/")
 
 
 def _finish(job: FakeTrainingJob, started: float, status: str, message: str) -> None:
-    seconds = max(1, round(time.time() - started))
-    job.training_time_in_seconds = job.billable_time_in_seconds = seconds
-    job.training_end_time = utcnow()
-    _transition(job, status, message)
-    job.training_job_status = status
+    with _STATUS_LOCK:
+        if _STOPS[job].is_set():
+            status, message = "Stopped", "Training job stopped"
+        seconds = max(1, round(time.time() - started))
+        job.training_time_in_seconds = job.billable_time_in_seconds = seconds
+        job.training_end_time = utcnow()
+        _transition(job, status, message)
+        job.training_job_status = status
 
 
 def _fail(job: FakeTrainingJob, started: float, reason: str, log: _JobLog | None) -> None:
-    job.failure_reason = reason
+    if not _STOPS[job].is_set():
+        job.failure_reason = reason
     if log is not None:
         try:
             log.write(reason)
         except Exception:  # the log is a courtesy; the status is what matters
             pass
     _finish(job, started, "Failed", reason)
+
+
+def _stop_training_job() -> None:
+    """StopTrainingJob stops a running job.
+
+    moto 5.2: not implemented (the server answers 500 / NotImplementedError); its jobs
+    never run, so there was nothing to stop.
+    AWS: an InProgress job goes Stopping, then Stopped; stopping a job in any other
+    status is a ValidationException.
+    We: mark the job Stopping; its run ends Stopped at the next phase boundary (a
+    phase in progress is not interrupted) and writes no model.
+    """
+
+    def stop_backend(self: SageMakerModelBackend, training_job_name: str) -> None:
+        job = self.training_jobs.get(training_job_name)
+        if job is None:
+            arn = FakeTrainingJob.arn_formatter(training_job_name, self.account_id, self.region_name)
+            raise ValidationError(message=f"Could not find training job '{arn}'.")
+        with _STATUS_LOCK:
+            if job.training_job_status != "InProgress" or job not in _STOPS:
+                raise ValidationError(
+                    message=f"The request was rejected because the training job is in status {job.training_job_status}."
+                )
+            _STOPS[job].set()
+            job.training_job_status = "Stopping"
+            _transition(job, "Stopping", "Stopping the training job")
+
+    def stop_response(self: SageMakerResponse) -> EmptyResult:
+        self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
+        return EmptyResult()
+
+    _patch(SageMakerModelBackend, "stop_training_job", lambda _: stop_backend)
+    _patch(SageMakerResponse, "stop_training_job", lambda _: stop_response)
 
 
 # -- endpoints --------------------------------------------------------------------
@@ -322,7 +380,7 @@ class _ModelCache:
         except Exception:
             found = None
         if not isinstance(found, FakeKey):
-            raise _ChannelError(f"the model data {url} does not exist")
+            raise _ClientFault(f"the model data {url} does not exist")
         cache_key = (id(s3), bucket, key, found.etag)
         with self.lock:
             if cache_key in self.models:
@@ -331,7 +389,7 @@ class _ModelCache:
         try:
             model = KnnModel.from_bytes(found.value)
         except ValueError as error:
-            raise _ChannelError(f"the model data {url} cannot be loaded: {error}") from None
+            raise _ClientFault(f"the model data {url} cannot be loaded: {error}") from None
         with self.lock:
             self.models[cache_key] = model
             while len(self.models) > self.size:
@@ -390,9 +448,9 @@ def _invoke(response: SageMakerRuntimeResponse):
     body = response.body.encode() if isinstance(response.body, str) else bytes(response.body or b"")
     try:
         if not url:
-            raise _ChannelError(f"model of variant {variant} has no ModelDataUrl")
+            raise _ClientFault(f"model of variant {variant} has no ModelDataUrl")
         model = _MODELS.get(s3_backends[account][backend.partition], url)
-    except _ChannelError as error:
+    except _ClientFault as error:
         return _model_error(500, "server", str(error), log_arn)
     try:
         features = parse_request(body, response.headers.get("Content-Type") or "")

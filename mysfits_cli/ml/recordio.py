@@ -291,7 +291,7 @@ def _decode_uniform(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
         if found is None:
             continue
         values, kind, at = found
-        if at < 0:
+        if at < 0 or (name == "l" and len(values) != 1):
             return None
         itemsize = 4 if kind == 2 else 8 if kind == 3 else None
         if itemsize is None:

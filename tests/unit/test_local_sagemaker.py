@@ -1,4 +1,5 @@
 import json
+import threading
 import time
 
 import boto3
@@ -66,7 +67,7 @@ def wait_job(aws, name, timeout=30.0):
     while True:
         described = aws["sagemaker"].describe_training_job(TrainingJobName=name)
         statuses.append(described["TrainingJobStatus"])
-        if described["TrainingJobStatus"] != "InProgress" or time.monotonic() > deadline:
+        if described["TrainingJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
             return described, statuses
         time.sleep(0.02)
 
@@ -267,3 +268,30 @@ def test_invocation_errors(aws, split):
         runtime.invoke_endpoint(EndpointName="broken", ContentType="text/csv", Body=b"1,2,3,4,5")
     assert caught.value.response["OriginalStatusCode"] == 500
     assert "does not exist" in caught.value.response["OriginalMessage"]
+
+
+def test_stopping_a_running_job(aws, split, monkeypatch):
+    release, entered = threading.Event(), threading.Event()
+    real = local_sagemaker.run_training
+
+    def held_training(*args):
+        entered.set()
+        release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(local_sagemaker, "run_training", held_training)
+    upload(aws, "mysfits/train", split[0])
+    start_job(aws, "to-stop", {"train": (f"s3://{BUCKET}/mysfits/train", "application/x-recordio-protobuf")})
+    assert entered.wait(10)
+    aws["sagemaker"].stop_training_job(TrainingJobName="to-stop")
+    stopping = aws["sagemaker"].describe_training_job(TrainingJobName="to-stop")
+    assert (stopping["TrainingJobStatus"], stopping["SecondaryStatus"]) == ("Stopping", "Stopping")
+    release.set()
+    described, _ = wait_job(aws, "to-stop")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert "model.tar.gz" not in str(aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="mysfits/output").get("Contents", []))
+
+    with pytest.raises(ClientError, match="the training job is in status Stopped"):
+        aws["sagemaker"].stop_training_job(TrainingJobName="to-stop")
+    with pytest.raises(ClientError, match="Could not find training job"):
+        aws["sagemaker"].stop_training_job(TrainingJobName="never-started")
