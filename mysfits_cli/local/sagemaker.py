@@ -1,7 +1,8 @@
 """The local cloud's SageMaker: real k-NN training jobs and endpoints on moto 5.2.
 
 `install()` patches moto's SageMaker classes in place (idempotently), so it works in
-the local cloud's server process and in-process under `mock_aws`. Each patch says
+the local cloud's server process and in-process under `mock_aws`; `uninstall()`
+restores moto's own behaviour. Each patch says
 what moto does, what AWS does and what we change:
 
 * training jobs really train (`_train_for_real`) and can be stopped (`_stop_training_job`);
@@ -52,12 +53,26 @@ def install() -> None:
     _invoke_for_real()
 
 
+def uninstall() -> None:
+    """Put moto's own methods back (tests use it so the patches do not outlive them)."""
+    while _ORIGINALS:
+        owner, name, original = _ORIGINALS.pop()
+        if original is None:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+_ORIGINALS: list[tuple[type, str, Any]] = []
+
+
 def _patch(owner: type, name: str, build) -> None:
-    current = getattr(owner, name, None)
+    current = owner.__dict__.get(name)
     if getattr(current, _MARK, False):
         return
-    replacement = build(current)
+    replacement = build(getattr(owner, name, None))
     setattr(replacement, _MARK, True)
+    _ORIGINALS.append((owner, name, current))
     setattr(owner, name, replacement)
 
 

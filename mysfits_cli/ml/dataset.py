@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
 import zlib
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-import json
 
 import numpy as np
 

@@ -25,10 +25,13 @@ def aws(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     local_sagemaker.install()
-    with mock_aws():
-        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sagemaker", "sagemaker-runtime", "logs")}
-        clients["s3"].create_bucket(Bucket=BUCKET)
-        yield clients
+    try:
+        with mock_aws():
+            clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sagemaker", "sagemaker-runtime", "logs")}
+            clients["s3"].create_bucket(Bucket=BUCKET)
+            yield clients
+    finally:
+        local_sagemaker.uninstall()
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +86,19 @@ def train(aws, split, name="knn-job", hyperparameters=HYPERPARAMETERS):
     return wait_job(aws, name)
 
 
-def test_install_is_idempotent():
+def test_install_is_idempotent_and_uninstall_restores_moto():
+    original = SageMakerModelBackend.create_training_job
     local_sagemaker.install()
-    patched = SageMakerModelBackend.create_training_job
-    local_sagemaker.install()
-    assert SageMakerModelBackend.create_training_job is patched
-    assert getattr(patched, "_mysfits_sagemaker")
+    try:
+        patched = SageMakerModelBackend.create_training_job
+        local_sagemaker.install()
+        assert SageMakerModelBackend.create_training_job is patched is not original
+        assert getattr(patched, "_mysfits_sagemaker")
+        assert hasattr(SageMakerModelBackend, "update_endpoint")
+    finally:
+        local_sagemaker.uninstall()
+    assert SageMakerModelBackend.create_training_job is original
+    assert not hasattr(SageMakerModelBackend, "update_endpoint")
 
 
 def test_training_job_trains_writes_the_model_metrics_and_logs(aws, split):
