@@ -253,6 +253,9 @@ def _ask_questionnaire() -> list[int]:
     return answers
 
 
+from .commands_ml import register as _register_ml; _register_ml(app, up_app, data_app)
+
+
 def main() -> None:
     try:
         app()

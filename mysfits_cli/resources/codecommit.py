@@ -1,0 +1,56 @@
+"""The CodeCommit repository that holds the recommendations service's code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import Context, Record, Resource
+
+
+class Repository(Resource):
+    kind = "codecommit-repository"
+
+    def __init__(self, key: str, name: str, description: str):
+        super().__init__(key, name)
+        self.description = description
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        return _find(ctx, self.name)
+
+    def create(self, ctx: Context) -> Record:
+        metadata = ctx.aws.client("codecommit").create_repository(
+            repositoryName=self.name, repositoryDescription=self.description, tags=ctx.settings.tags()
+        )["repositoryMetadata"]
+        return _record(metadata)
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        ctx.aws.client("codecommit").delete_repository(repositoryName=record["id"])
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        return "AVAILABLE" if _find(ctx, record["id"]) else None
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        # Found by its deterministic name: listing repositories' tags would cost a call per repository.
+        found = _find(ctx, ctx.settings.name("recommendations"))
+        return [{**found, "kind": cls.kind}] if found else []
+
+
+def _find(ctx: Context, name: str) -> Record | None:
+    client = ctx.aws.client("codecommit")
+    try:
+        return _record(client.get_repository(repositoryName=name)["repositoryMetadata"])
+    except client.exceptions.RepositoryDoesNotExistException:
+        return None
+
+
+def _record(metadata: dict[str, Any]) -> Record:
+    return {
+        "id": metadata["repositoryName"],
+        "name": metadata["repositoryName"],
+        "arn": metadata["Arn"],
+        "clone_url_http": metadata["cloneUrlHttp"],
+        "clone_url_ssh": metadata["cloneUrlSsh"],
+    }

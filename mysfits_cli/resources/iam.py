@@ -1,0 +1,156 @@
+"""IAM roles that an AWS service assumes, each with one inline policy, and the wait for IAM to settle."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, TypeVar
+
+from .. import ui
+from ..aws import error_code
+from ..engine import Context, Record, Resource
+
+T = TypeVar("T")
+
+# How long a new role (or a changed policy) may take to reach every AWS service.
+ROLE_SETTLING_SECONDS = 60.0
+
+
+def trust_policy(service: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def _same_document(live: Any, wanted: dict[str, Any]) -> bool:
+    # boto3 hands back IAM documents already decoded; both sides are compared as canonical JSON.
+    if isinstance(live, str):
+        live = json.loads(live)
+    return json.dumps(live, sort_keys=True) == json.dumps(wanted, sort_keys=True)
+
+
+class Role(Resource):
+    """A role `service` assumes, tagged with the stack, with the inline policy `<name>-policy`."""
+
+    kind = "iam-role"
+
+    def __init__(self, key: str, name: str, service: str, policy: dict[str, Any], description: str):
+        super().__init__(key, name)
+        self.service = service
+        self.policy = policy
+        self.description = description
+        self.policy_name = f"{name}-policy"
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        client = ctx.aws.client("iam")
+        try:
+            role = client.get_role(RoleName=self.name)["Role"]
+        except client.exceptions.NoSuchEntityException:
+            return None
+        return _role_record(role)
+
+    def create(self, ctx: Context) -> Record:
+        role = ctx.aws.client("iam").create_role(
+            RoleName=self.name,
+            AssumeRolePolicyDocument=json.dumps(trust_policy(self.service)),
+            Description=self.description,
+            Tags=[{"Key": k, "Value": v} for k, v in ctx.settings.tags().items()],
+        )["Role"]
+        return _role_record(role)
+
+    def converge(self, ctx: Context, record: Record) -> Record | None:
+        client = ctx.aws.client("iam")
+        role = client.get_role(RoleName=self.name)["Role"]
+        if not _same_document(role["AssumeRolePolicyDocument"], trust_policy(self.service)):
+            ui.step(f"Updating who may assume {self.name}")
+            client.update_assume_role_policy(RoleName=self.name, PolicyDocument=json.dumps(trust_policy(self.service)))
+        try:
+            live = client.get_role_policy(RoleName=self.name, PolicyName=self.policy_name)["PolicyDocument"]
+        except client.exceptions.NoSuchEntityException:
+            live = None
+        if live is None or not _same_document(live, self.policy):
+            ui.step(f"Putting policy {self.policy_name}")
+            client.put_role_policy(
+                RoleName=self.name, PolicyName=self.policy_name, PolicyDocument=json.dumps(self.policy)
+            )
+        return None
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        client = ctx.aws.client("iam")
+        name = record["id"]
+        for page in client.get_paginator("list_role_policies").paginate(RoleName=name):
+            for policy in page["PolicyNames"]:
+                client.delete_role_policy(RoleName=name, PolicyName=policy)
+        for page in client.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+            for policy in page["AttachedPolicies"]:
+                client.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+        client.delete_role(RoleName=name)
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        client = ctx.aws.client("iam")
+        try:
+            client.get_role(RoleName=record["id"])
+        except client.exceptions.NoSuchEntityException:
+            return None
+        return "EXISTS"
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        client = ctx.aws.client("iam")
+        prefix = ctx.settings.name("")
+        found = []
+        for page in client.get_paginator("list_roles").paginate():
+            for role in page["Roles"]:
+                if role["RoleName"].startswith(prefix) and _has_stack_tag(ctx, client, role["RoleName"]):
+                    found.append({**_role_record(role), "kind": cls.kind})
+        return found
+
+
+def _role_record(role: dict[str, Any]) -> Record:
+    return {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"]}
+
+
+def _has_stack_tag(ctx: Context, client, role_name: str) -> bool:
+    tags = {t["Key"]: t["Value"] for t in client.list_role_tags(RoleName=role_name)["Tags"]}
+    return all(tags.get(k) == v for k, v in ctx.settings.tags().items())
+
+
+def settling_error(code: str, *fragments: str) -> Callable[[Exception], bool]:
+    """A predicate: AWS answered `code` with one of `fragments` in the message (case-insensitive)."""
+    lowered = [f.lower() for f in fragments]
+
+    def matches(exc: Exception) -> bool:
+        return error_code(exc) == code and any(f in str(exc).lower() for f in lowered)
+
+    return matches
+
+
+def retry_until_role_usable(
+    call: Callable[[], T],
+    is_settling_error: Callable[[Exception], bool],
+    *,
+    timeout: float = ROLE_SETTLING_SECONDS,
+    first_delay: float = 1.0,
+) -> T:
+    """Run `call`, retrying with backoff while AWS refuses a role that IAM has not spread yet.
+
+    A role is refused for seconds after it is created or its policy changes; the service
+    says so with an error `is_settling_error` recognises. Any other error is raised at once.
+    """
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    told = False
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not is_settling_error(exc) or time.monotonic() + delay > deadline:
+                raise
+            if not told:
+                ui.step("Waiting for IAM to make the new role usable")
+                told = True
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -1,0 +1,378 @@
+"""SageMaker: the notebook instance, training jobs, and the model / endpoint config / endpoint that serve one."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import ui
+from ..aws import error_code, is_not_found
+from ..engine import Context, Record, Resource
+from .iam import retry_until_role_usable, settling_error
+
+# What SageMaker answers while a new role has not reached it yet.
+ROLE_SETTLING = settling_error("ValidationException", "could not assume role", "unable to assume")
+
+NOTEBOOK_TIMEOUT = 1200
+ENDPOINT_TIMEOUT = 1800
+
+
+def is_gone(exc: Exception) -> bool:
+    """SageMaker says "not found" as a ValidationException; notebook instances say it as `RecordNotFound`."""
+    return is_not_found(exc) or (error_code(exc) == "ValidationException" and "RecordNotFound" in str(exc))
+
+
+def describe_or_none(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+    try:
+        return call(**kwargs)
+    except Exception as exc:
+        if is_gone(exc):
+            return None
+        raise
+
+
+def sagemaker_tags(ctx: Context) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in ctx.settings.tags().items()]
+
+
+def _tagged_leftovers(
+    ctx: Context, kind: str, operation: str, list_key: str, noun: str, contains: str, **filters: str
+) -> list[Record]:
+    """Resources listed by `operation` whose name contains `contains` and which carry the stack's tag."""
+    client = ctx.aws.client("sagemaker")
+    wanted = ctx.settings.tags()
+    found = []
+    for page in client.get_paginator(operation).paginate(NameContains=contains, **filters):
+        for item in page[list_key]:
+            tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=item[f"{noun}Arn"]).get("Tags", [])}
+            if all(tags.get(k) == v for k, v in wanted.items()):
+                name = item[f"{noun}Name"]
+                found.append({"id": name, "name": name, "arn": item[f"{noun}Arn"], "kind": kind})
+    return found
+
+
+def _status_or_gone(ctx: Context, operation: str, field: str, **kwargs: Any) -> str | None:
+    described = describe_or_none(getattr(ctx.aws.client("sagemaker"), operation), **kwargs)
+    return None if described is None else described[field]
+
+
+class NotebookInstance(Resource):
+    kind = "notebook-instance"
+
+    def __init__(self, key: str, name: str, role_arn: str, instance_type: str):
+        super().__init__(key, name)
+        self.role_arn = role_arn
+        self.instance_type = instance_type
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        described = _describe_notebook(ctx, self.name)
+        if described is None or described["NotebookInstanceStatus"] == "Deleting":
+            return None
+        return _notebook_record(described)
+
+    def create(self, ctx: Context) -> Record:
+        client = ctx.aws.client("sagemaker")
+        retry_until_role_usable(
+            lambda: client.create_notebook_instance(
+                NotebookInstanceName=self.name, InstanceType=self.instance_type,
+                RoleArn=self.role_arn, Tags=sagemaker_tags(ctx),
+            ),
+            ROLE_SETTLING,
+        )
+        return _notebook_record(client.describe_notebook_instance(NotebookInstanceName=self.name))
+
+    def wait(self, ctx: Context, record: Record) -> Record:
+        client = ctx.aws.client("sagemaker")
+        label = f"Notebook instance {self.name}"
+        status = _wait_notebook(ctx, self.name, label, ready={"InService", "Stopped"})
+        if status == "Stopped":
+            ui.step(f"Starting notebook instance {self.name}")
+            client.start_notebook_instance(NotebookInstanceName=self.name)
+            _wait_notebook(ctx, self.name, label, ready={"InService"})
+        return _notebook_record(client.describe_notebook_instance(NotebookInstanceName=self.name))
+
+    def converge(self, ctx: Context, record: Record) -> Record | None:
+        if record.get("instance_type") != self.instance_type:
+            ui.warn(
+                f"Notebook instance {self.name} runs on {record.get('instance_type')}, not {self.instance_type}; "
+                "stop it and change its type in the SageMaker console, or delete it and run `mysfits up notebook` again"
+            )
+        return None
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        """Stop it (a running notebook instance cannot be deleted), then delete it and wait until it is gone."""
+        client = ctx.aws.client("sagemaker")
+        name = record["id"]
+        label = f"Notebook instance {name}"
+        status = _wait_notebook(ctx, name, label, ready={"InService", "Stopped", "Failed", "GONE", "Deleting"})
+        if status == "InService":
+            client.stop_notebook_instance(NotebookInstanceName=name)
+            status = _wait_notebook(ctx, name, label, ready={"Stopped", "Failed", "GONE"})
+        if status in {"Stopped", "Failed"}:
+            client.delete_notebook_instance(NotebookInstanceName=name)
+        _wait_notebook(ctx, name, f"{label} deletion", ready={"GONE"})
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        return _status_or_gone(ctx, "describe_notebook_instance", "NotebookInstanceStatus", NotebookInstanceName=record["id"])
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        name = ctx.settings.name("notebook")
+        described = _describe_notebook(ctx, name)
+        return [{**_notebook_record(described), "kind": cls.kind}] if described else []
+
+
+def _describe_notebook(ctx: Context, name: str) -> dict[str, Any] | None:
+    return describe_or_none(ctx.aws.client("sagemaker").describe_notebook_instance, NotebookInstanceName=name)
+
+
+def _wait_notebook(ctx: Context, name: str, label: str, ready: set[str]) -> str:
+    def read() -> tuple[str, str | None]:
+        described = _describe_notebook(ctx, name)
+        if described is None:
+            return "GONE", None
+        return described["NotebookInstanceStatus"], described.get("FailureReason")
+
+    failed = {"Failed"} - ready
+    return ui.wait_for(label, read, ready=ready, failed=failed, timeout=NOTEBOOK_TIMEOUT, interval=ctx.settings.poll_seconds)
+
+
+def _notebook_record(described: dict[str, Any]) -> Record:
+    return {
+        "id": described["NotebookInstanceName"],
+        "name": described["NotebookInstanceName"],
+        "arn": described["NotebookInstanceArn"],
+        "instance_type": described.get("InstanceType"),
+        "url": described.get("Url"),
+    }
+
+
+class TrainingJob(Resource):
+    """One training job. Finished jobs cost nothing and cannot be deleted; teardown stops a running one."""
+
+    kind = "training-job"
+
+    def __init__(
+        self,
+        key: str,
+        name: str,
+        request: dict[str, Any],
+        follow: Callable[[Context, Record], Record] | None = None,
+        facts: Record | None = None,
+    ):
+        """`follow` waits for the job (None: do not wait); `facts` are kept in its record (data location, ...)."""
+        super().__init__(key, name)
+        self.request = request
+        self.follow = follow
+        self.facts = facts or {}
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        described = describe_or_none(ctx.aws.client("sagemaker").describe_training_job, TrainingJobName=self.name)
+        return None if described is None else {**self.facts, **training_job_record(described)}
+
+    def create(self, ctx: Context) -> Record:
+        client = ctx.aws.client("sagemaker")
+        request = {**self.request, "TrainingJobName": self.name, "Tags": sagemaker_tags(ctx)}
+        retry_until_role_usable(lambda: client.create_training_job(**request), ROLE_SETTLING)
+        return {**self.facts, **training_job_record(client.describe_training_job(TrainingJobName=self.name))}
+
+    def wait(self, ctx: Context, record: Record) -> Record:
+        return self.follow(ctx, record) if self.follow else record
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        client = ctx.aws.client("sagemaker")
+        described = describe_or_none(client.describe_training_job, TrainingJobName=record["id"])
+        if described and described["TrainingJobStatus"] == "InProgress":
+            client.stop_training_job(TrainingJobName=record["id"])
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        described = describe_or_none(ctx.aws.client("sagemaker").describe_training_job, TrainingJobName=record["id"])
+        if described is None:
+            return None
+        status = described["TrainingJobStatus"]
+        return f"{status} ({described['SecondaryStatus']})" if status == "InProgress" else status
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        return _tagged_leftovers(
+            ctx, cls.kind, "list_training_jobs", "TrainingJobSummaries", "TrainingJob", ctx.settings.name("knn-"),
+            StatusEquals="InProgress",
+        )
+
+
+def training_job_record(described: dict[str, Any]) -> Record:
+    record = {
+        "id": described["TrainingJobName"],
+        "name": described["TrainingJobName"],
+        "arn": described["TrainingJobArn"],
+        "status": described["TrainingJobStatus"],
+    }
+    artifact = (described.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+    if artifact and described["TrainingJobStatus"] == "Completed":
+        record["model_artifact"] = artifact
+    return record
+
+
+class Model(Resource):
+    kind = "model"
+
+    def __init__(self, key: str, name: str, image: str, artifact: str, role_arn: str):
+        super().__init__(key, name)
+        self.image = image
+        self.artifact = artifact
+        self.role_arn = role_arn
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        described = describe_or_none(ctx.aws.client("sagemaker").describe_model, ModelName=self.name)
+        return None if described is None else {"id": self.name, "arn": described["ModelArn"], "artifact": self.artifact}
+
+    def create(self, ctx: Context) -> Record:
+        client = ctx.aws.client("sagemaker")
+        created = retry_until_role_usable(
+            lambda: client.create_model(
+                ModelName=self.name,
+                PrimaryContainer={"Image": self.image, "ModelDataUrl": self.artifact},
+                ExecutionRoleArn=self.role_arn,
+                Tags=sagemaker_tags(ctx),
+            ),
+            ROLE_SETTLING,
+        )
+        return {"id": self.name, "arn": created["ModelArn"], "artifact": self.artifact}
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        ctx.aws.client("sagemaker").delete_model(ModelName=record["id"])
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        described = describe_or_none(ctx.aws.client("sagemaker").describe_model, ModelName=record["id"])
+        return None if described is None else "EXISTS"
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        return _tagged_leftovers(ctx, cls.kind, "list_models", "Models", "Model", ctx.settings.name("knn-model-"))
+
+
+class EndpointConfig(Resource):
+    kind = "endpoint-config"
+
+    def __init__(self, key: str, name: str, model_name: str, instance_type: str, instance_count: int):
+        super().__init__(key, name)
+        self.model_name = model_name
+        self.instance_type = instance_type
+        self.instance_count = instance_count
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        client = ctx.aws.client("sagemaker")
+        described = describe_or_none(client.describe_endpoint_config, EndpointConfigName=self.name)
+        return None if described is None else self._record(described["EndpointConfigArn"])
+
+    def create(self, ctx: Context) -> Record:
+        created = ctx.aws.client("sagemaker").create_endpoint_config(
+            EndpointConfigName=self.name,
+            ProductionVariants=[{
+                "VariantName": "AllTraffic",
+                "ModelName": self.model_name,
+                "InitialInstanceCount": self.instance_count,
+                "InstanceType": self.instance_type,
+            }],
+            Tags=sagemaker_tags(ctx),
+        )
+        return self._record(created["EndpointConfigArn"])
+
+    def _record(self, arn: str) -> Record:
+        return {
+            "id": self.name, "arn": arn, "model": self.model_name,
+            "instance_type": self.instance_type, "instance_count": self.instance_count,
+        }
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        ctx.aws.client("sagemaker").delete_endpoint_config(EndpointConfigName=record["id"])
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        client = ctx.aws.client("sagemaker")
+        return None if describe_or_none(client.describe_endpoint_config, EndpointConfigName=record["id"]) is None else "EXISTS"
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        return _tagged_leftovers(
+            ctx, cls.kind, "list_endpoint_configs", "EndpointConfigs", "EndpointConfig", ctx.settings.name("knn-config-")
+        )
+
+
+class Endpoint(Resource):
+    """The endpoint; pointing it at another config updates it in place (UpdateEndpoint), with no downtime."""
+
+    kind = "endpoint"
+
+    def __init__(self, key: str, name: str, config_name: str):
+        super().__init__(key, name)
+        self.config_name = config_name
+
+    def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
+        described = _describe_endpoint(ctx, self.name)
+        if described is None or described["EndpointStatus"] == "Deleting":
+            return None
+        return _endpoint_record(described)
+
+    def create(self, ctx: Context) -> Record:
+        client = ctx.aws.client("sagemaker")
+        client.create_endpoint(EndpointName=self.name, EndpointConfigName=self.config_name, Tags=sagemaker_tags(ctx))
+        return _endpoint_record(client.describe_endpoint(EndpointName=self.name))
+
+    def wait(self, ctx: Context, record: Record) -> Record:
+        _wait_endpoint(ctx, self.name)
+        return _endpoint_record(ctx.aws.client("sagemaker").describe_endpoint(EndpointName=self.name))
+
+    def converge(self, ctx: Context, record: Record) -> Record | None:
+        if record.get("config") == self.config_name:
+            return None
+        ui.step(f"Updating endpoint {self.name} to {self.config_name} (the old config serves until the new one is ready)")
+        client = ctx.aws.client("sagemaker")
+        client.update_endpoint(EndpointName=self.name, EndpointConfigName=self.config_name)
+        _wait_endpoint(ctx, self.name)
+        return _endpoint_record(client.describe_endpoint(EndpointName=self.name))
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        ctx.aws.client("sagemaker").delete_endpoint(EndpointName=record["id"])
+
+    @classmethod
+    def status(cls, ctx: Context, record: Record) -> str | None:
+        return _status_or_gone(ctx, "describe_endpoint", "EndpointStatus", EndpointName=record["id"])
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        # Endpoint names carry no stack prefix (`knn-<instance type>-<time>`): the tag tells whose they are.
+        return _tagged_leftovers(ctx, cls.kind, "list_endpoints", "Endpoints", "Endpoint", "knn-")
+
+
+def _describe_endpoint(ctx: Context, name: str) -> dict[str, Any] | None:
+    return describe_or_none(ctx.aws.client("sagemaker").describe_endpoint, EndpointName=name)
+
+
+def _wait_endpoint(ctx: Context, name: str) -> None:
+    def read() -> tuple[str, str | None]:
+        described = _describe_endpoint(ctx, name)
+        if described is None:
+            return "GONE", "deleted while waiting"
+        return described["EndpointStatus"], described.get("FailureReason")
+
+    ui.wait_for(
+        f"Endpoint {name}", read, ready={"InService"}, failed={"Failed", "GONE"},
+        timeout=ENDPOINT_TIMEOUT, interval=ctx.settings.poll_seconds,
+    )
+
+
+def _endpoint_record(described: dict[str, Any]) -> Record:
+    return {
+        "id": described["EndpointName"],
+        "name": described["EndpointName"],
+        "arn": described["EndpointArn"],
+        "config": described["EndpointConfigName"],
+    }

@@ -1,0 +1,151 @@
+"""`mysfits up notebook`: the role SageMaker assumes, the notebook instance, and the CodeCommit repository."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ui
+from ..engine import Context, Record, ensure
+from ..resources.codecommit import Repository
+from ..resources.iam import Role
+from ..resources.s3 import default_bucket
+from ..resources.sagemaker import NotebookInstance
+from ..urls import console_url
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+ROLE_KEY = "notebook.role"
+# The data bucket the role may use, remembered so that `up notebook` and `train` agree on it.
+BUCKET_OUTPUT = "data_bucket"
+
+
+def data_bucket(ctx: Context, bucket: str | None) -> str:
+    return bucket or ctx.state.outputs.get(BUCKET_OUTPUT) or default_bucket(ctx)
+
+
+def image_repository_arn(ctx: Context, image_uri: str) -> str:
+    """`<account>.dkr.ecr.<region>.<domain>/<repository>:<tag>` → the repository's ARN."""
+    host, _, path = image_uri.partition("/")
+    account, _, _, region = host.split(".")[:4]
+    repository = path.split(":")[0].split("@")[0]
+    return f"arn:{ctx.aws.partition}:ecr:{region}:{account}:repository/{repository}"
+
+
+def notebook_policy(ctx: Context, role_name: str, bucket: str) -> dict[str, Any]:
+    """What the workshop's notebook role may do, each action narrowed to the resources it needs.
+
+    Three statements keep Resource "*" because AWS offers no resource-level permission for those
+    actions (Service Authorization Reference): ecr:GetAuthorizationToken, cloudwatch:PutMetricData
+    (narrowed by its namespace condition instead) and SageMaker's List* actions.
+    """
+    from ..ml.images import knn_image_uri
+
+    partition, region, account = ctx.aws.partition, ctx.aws.region, ctx.aws.account_id
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "SageMakerInThisAccountAndRegion",
+                "Effect": "Allow",
+                "Action": "sagemaker:*",
+                "Resource": f"arn:{partition}:sagemaker:{region}:{account}:*",
+            },
+            {
+                "Sid": "SageMakerListingHasNoResourceLevelPermission",
+                "Effect": "Allow",
+                "Action": "sagemaker:List*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "EcrLoginHasNoResourceLevelPermission",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
+            {
+                "Sid": "PullTheKnnImage",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                "Resource": image_repository_arn(ctx, knn_image_uri(region)),
+            },
+            {
+                "Sid": "SageMakerMetricsOnly",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            },
+            {
+                "Sid": "SageMakerLogs",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
+                    "logs:PutLogEvents", "logs:GetLogEvents",
+                ],
+                "Resource": f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+            },
+            {
+                "Sid": "DataBucket",
+                "Effect": "Allow",
+                "Action": ["s3:CreateBucket", "s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": bucket_arn,
+            },
+            {
+                "Sid": "DataObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": f"{bucket_arn}/*",
+            },
+            {
+                "Sid": "PassThisRoleToSageMakerOnly",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": f"arn:{partition}:iam::{account}:role/{role_name}",
+                "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+            },
+        ],
+    }
+
+
+def ensure_notebook_role(ctx: Context, bucket: str | None = None) -> Record:
+    """The role notebooks, training jobs and models run as (shared by `up notebook`, `train` and `deploy-endpoint`)."""
+    bucket = data_bucket(ctx, bucket)
+    name = ctx.settings.name("notebook-role")
+    role = ensure(ctx, Role(
+        ROLE_KEY, name, SAGEMAKER, notebook_policy(ctx, name, bucket),
+        f"mysfits stack {ctx.stack}: SageMaker notebook, training jobs and models",
+    ))
+    ctx.state.set_output(BUCKET_OUTPUT, bucket)
+    return role
+
+
+def up_notebook(ctx: Context, instance_type: str, bucket: str | None) -> dict[str, str]:
+    role = ensure_notebook_role(ctx, bucket)
+    name = ctx.settings.name("notebook")
+    notebook = ensure(ctx, NotebookInstance("notebook.instance", name, role["arn"], instance_type))
+    repository = ensure(ctx, Repository(
+        "notebook.repository", ctx.settings.name("recommendations"),
+        f"mysfits stack {ctx.stack}: the recommendations service's code",
+    ))
+    outputs = {
+        "notebook_console_url": console_url(ctx, f"sagemaker/home?region={ctx.aws.region}#/notebook-instances/{name}"),
+        "repository_clone_url_http": repository["clone_url_http"],
+        "repository_clone_url_ssh": repository["clone_url_ssh"],
+    }
+    if notebook.get("url"):
+        outputs["notebook_url"] = f"https://{notebook['url']}"
+    for key, value in outputs.items():
+        ctx.state.set_output(key, value)
+    return outputs
+
+
+def presigned_jupyter_url(ctx: Context, name: str) -> str | None:
+    """A sign-in link to Jupyter (valid for a few minutes, so never stored), or None when the endpoint cannot make one."""
+    client = ctx.aws.client("sagemaker")
+    try:
+        return client.create_presigned_notebook_instance_url(
+            NotebookInstanceName=name, SessionExpirationDurationInSeconds=1800
+        )["AuthorizedUrl"]
+    except client.exceptions.ClientError as exc:
+        ui.warn(f"This endpoint cannot sign a Jupyter URL ({exc.response['Error'].get('Code')}); use the console URL")
+        return None

@@ -1,0 +1,178 @@
+"""The generic service role and the wait for IAM to settle."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from mysfits_cli.engine import destroy, ensure
+from mysfits_cli.resources import iam as iam_module
+from mysfits_cli.resources.iam import Role, retry_until_role_usable, settling_error, trust_policy
+
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}],
+}
+
+
+def role(policy=POLICY, name="mysfits-test-role", service="sagemaker.amazonaws.com") -> Role:
+    return Role("test.role", name, service, policy, "a role for the tests")
+
+
+def test_creates_a_tagged_role_that_the_service_assumes_with_its_inline_policy(ctx):
+    record = ensure(ctx, role())
+    client = ctx.aws.client("iam")
+    live = client.get_role(RoleName="mysfits-test-role")["Role"]
+    assert record["arn"] == live["Arn"] and record["kind"] == "iam-role"
+    assert live["AssumeRolePolicyDocument"] == trust_policy("sagemaker.amazonaws.com")
+    assert live["Description"] == "a role for the tests"
+    assert client.list_role_tags(RoleName="mysfits-test-role")["Tags"] == [{"Key": "mysfits:stack", "Value": "mysfits"}]
+    assert client.list_role_policies(RoleName="mysfits-test-role")["PolicyNames"] == ["mysfits-test-role-policy"]
+    stored = client.get_role_policy(RoleName="mysfits-test-role", PolicyName="mysfits-test-role-policy")
+    assert stored["PolicyDocument"] == POLICY
+    assert ctx.state.get("test.role")["id"] == "mysfits-test-role"
+
+
+def test_rerun_makes_no_mutating_call(ctx, make_ctx, record_calls):
+    ensure(ctx, role())
+    again = make_ctx()
+    recorder = record_calls(again)
+    ensure(again, role())
+    assert recorder.mutating == []
+    assert "GetRolePolicy" in recorder.calls
+
+
+def test_a_lost_state_adopts_the_existing_role(ctx, make_ctx, tmp_path, record_calls):
+    ensure(ctx, role())
+    fresh = make_ctx(state_file=tmp_path / "other.json")
+    recorder = record_calls(fresh)
+    record = ensure(fresh, role())
+    assert recorder.mutating == []
+    assert record["id"] == "mysfits-test-role"
+
+
+def test_a_changed_policy_is_put_and_nothing_else(ctx, make_ctx, record_calls):
+    ensure(ctx, role())
+    changed = {**POLICY, "Statement": [{**POLICY["Statement"][0], "Action": ["s3:GetObject", "s3:PutObject"]}]}
+    again = make_ctx()
+    recorder = record_calls(again)
+    ensure(again, role(changed))
+    assert recorder.mutating == ["PutRolePolicy"]
+    stored = again.aws.client("iam").get_role_policy(RoleName="mysfits-test-role", PolicyName="mysfits-test-role-policy")
+    assert stored["PolicyDocument"] == changed
+
+
+def test_a_changed_trust_policy_is_updated(ctx, make_ctx, record_calls):
+    ensure(ctx, role())
+    again = make_ctx()
+    recorder = record_calls(again)
+    ensure(again, role(service="lambda.amazonaws.com"))
+    assert recorder.mutating == ["UpdateAssumeRolePolicy"]
+
+
+def test_delete_removes_inline_and_managed_policies_then_the_role(ctx):
+    record = ensure(ctx, role())
+    client = ctx.aws.client("iam")
+    managed = client.create_policy(PolicyName="extra", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    client.attach_role_policy(RoleName="mysfits-test-role", PolicyArn=managed)
+    client.put_role_policy(RoleName="mysfits-test-role", PolicyName="added-by-hand", PolicyDocument=json.dumps(POLICY))
+    Role.delete(ctx, record)
+    with pytest.raises(client.exceptions.NoSuchEntityException):
+        client.get_role(RoleName="mysfits-test-role")
+    assert Role.status(ctx, record) is None
+    client.get_policy(PolicyArn=managed)  # detached, not deleted: it is not ours
+
+
+def test_a_role_already_gone_counts_as_deleted(ctx):
+    record = ensure(ctx, role())
+    ctx.aws.client("iam").delete_role_policy(RoleName="mysfits-test-role", PolicyName="mysfits-test-role-policy")
+    ctx.aws.client("iam").delete_role(RoleName="mysfits-test-role")
+    assert Role.status(ctx, record) is None
+    assert destroy(ctx, keys=["test.role"]) == []
+    assert ctx.state.get("test.role") is None
+
+
+def test_leftovers_are_the_stack_s_tagged_roles_only(ctx, make_ctx, tmp_path):
+    ensure(ctx, role())
+    other_stack = make_ctx(stack="mysfits-dev", state_file=tmp_path / "dev.json")
+    ensure(other_stack, Role("test.role", "mysfits-dev-role", "lambda.amazonaws.com", POLICY, "another stack's"))
+    ctx.aws.client("iam").create_role(RoleName="mysfits-untagged", AssumeRolePolicyDocument=json.dumps(trust_policy("lambda.amazonaws.com")))
+    names = [record["id"] for record in Role.leftovers(ctx)]
+    assert names == ["mysfits-test-role"]
+    assert [record["id"] for record in Role.leftovers(other_stack)] == ["mysfits-dev-role"]
+
+
+def _client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "CreateTrainingJob")
+
+
+SAGEMAKER_SETTLING = settling_error("ValidationException", "could not assume role")
+NOT_ASSUMABLE = _client_error(
+    "ValidationException",
+    "Could not assume role arn:aws:iam::123456789012:role/r. Please ensure that the role exists "
+    "and allows principal 'sagemaker.amazonaws.com' to assume the role.",
+)
+
+
+def test_settling_error_matches_code_and_message():
+    assert SAGEMAKER_SETTLING(NOT_ASSUMABLE)
+    assert not SAGEMAKER_SETTLING(_client_error("ValidationException", "feature_dim is missing"))
+    assert not SAGEMAKER_SETTLING(_client_error("AccessDeniedException", "could not assume role"))
+    assert not SAGEMAKER_SETTLING(ValueError("could not assume role"))
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(iam_module.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(iam_module.time, "sleep", fake.sleep)
+    return fake
+
+
+def test_retries_with_backoff_until_the_role_is_usable(clock):
+    attempts = []
+
+    def call():
+        attempts.append(clock.now)
+        if len(attempts) < 4:
+            raise NOT_ASSUMABLE
+        return "created"
+
+    assert retry_until_role_usable(call, SAGEMAKER_SETTLING) == "created"
+    assert clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_other_errors_are_raised_at_once(clock):
+    error = _client_error("ValidationException", "feature_dim is missing")
+
+    def call():
+        raise error
+
+    with pytest.raises(ClientError) as raised:
+        retry_until_role_usable(call, SAGEMAKER_SETTLING)
+    assert raised.value is error and clock.sleeps == []
+
+
+def test_gives_up_after_about_a_minute(clock):
+    def call():
+        raise NOT_ASSUMABLE
+
+    with pytest.raises(ClientError):
+        retry_until_role_usable(call, SAGEMAKER_SETTLING)
+    assert 40 <= sum(clock.sleeps) <= 60
+    assert max(clock.sleeps) == 10.0
