@@ -256,6 +256,35 @@ def _ask_questionnaire() -> list[int]:
 from .commands_ml import register as _register_ml; _register_ml(app, up_app, data_app)
 
 
+@app.command()
+def demo(
+    ctx: typer.Context,
+    rows: int = typer.Option(1_000_000, "--rows", min=1000, help="Rows of questionnaire data to generate and train on"),
+    seed: int = typer.Option(42, "--seed", help="Seed of the data and the split"),
+    keep: bool = typer.Option(False, "--keep", help="Leave everything running at the end instead of tearing it down"),
+) -> None:
+    """The whole flow on the local cloud: API, notebook, training, endpoint, recommendations, website."""
+    from dataclasses import replace
+
+    from . import ui
+    from .runtime import open_stack
+    from .steps.demo import DemoOptions, run_demo
+
+    from .local import manager
+
+    settings: Settings = ctx.obj
+    if settings.endpoint_url:
+        raise MysfitsError("The demo runs on the embedded local cloud: drop --endpoint-url")
+    already_running = manager.status() is not None
+    with open_stack(replace(settings, local=True)) as stack:
+        timings = run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep))
+    ui.table("Time per step", ["step", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings]
+             + [("total", f"{sum(s for _, s in timings):.1f}")])
+    if not keep and not already_running:
+        manager.stop()
+        ui.done("Stopped the local cloud the demo started")
+
+
 def main() -> None:
     try:
         app()

@@ -56,13 +56,12 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
         mysfit = via_api(reco_url, answers)
         rows.append((" ".join(map(str, answers)), mysfit["name"], mysfit["species"], mysfit["mysfitId"]))
     ui.table("Recommendations through POST /recommendations", ["answers", "mysfit", "species", "id"], rows)
-    ui.table("Try it", ["what", "how"], [
-        ("Mysfits API", api_url),
-        ("Recommendations API", reco_url),
-        ("Website", site),
-        ("curl", curl_example(reco_url)),
-        ("CLI", "mysfits --local recommend 1 2 3 4 5"),
-    ])
+    ui.out.print("\n[bold]Try it[/]", soft_wrap=True)
+    for label, value in (
+        ("Mysfits API", api_url), ("Recommendations API", reco_url), ("Website", site),
+        ("curl", curl_example(reco_url)), ("CLI", "mysfits --local recommend 1 2 3 4 5"),
+    ):
+        ui.out.print(f"  {label + ':':<21}{value}", soft_wrap=True, highlight=False)
     if opts.keep:
         ui.done("Everything is left running (--keep); `mysfits --local teardown --yes` removes it")
     else:
