@@ -36,6 +36,16 @@ class Settings:
     def tags(self) -> dict[str, str]:
         return {TAG_KEY: self.stack}
 
+    def tag_list(self) -> list[dict[str, str]]:
+        """The stack's tags in the Key/Value list form most AWS APIs take."""
+        return [{"Key": key, "Value": value} for key, value in self.tags().items()]
+
+    def is_ours(self, tags: dict[str, str] | list[dict[str, str]] | None) -> bool:
+        """Whether tags (a dict, or a Key/Value list) carry this stack's tag."""
+        if isinstance(tags, list):
+            tags = {t["Key"]: t["Value"] for t in tags}
+        return bool(tags) and all(tags.get(k) == v for k, v in self.tags().items())
+
     def name(self, suffix: str) -> str:
         """The deterministic name of one of this stack's resources."""
         return f"{self.stack}-{suffix}"

@@ -101,7 +101,7 @@ def find_website_bucket(ctx: Context, wanted: str | None) -> str:
     by_name = [n for n in names if "website" in n and ctx.stack in n]
     if len(by_name) == 1:
         return by_name[0]
-    by_tag = [n for n in names if "website" in n and _bucket_stack_tag(s3, n) == ctx.stack]
+    by_tag = [n for n in names if "website" in n and ctx.settings.is_ours(_bucket_tags(s3, n))]
     if len(by_tag) == 1:
         return by_tag[0]
     candidates = by_name or by_tag
@@ -110,9 +110,8 @@ def find_website_bucket(ctx: Context, wanted: str | None) -> str:
     raise MysfitsError(f"No website bucket for stack {ctx.stack} found: pass --bucket NAME")
 
 
-def _bucket_stack_tag(s3, name: str) -> str | None:
+def _bucket_tags(s3, name: str) -> list[dict[str, str]]:
     try:
-        tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        return s3.get_bucket_tagging(Bucket=name)["TagSet"]
     except Exception:  # noqa: BLE001 - untagged or foreign-region buckets simply don't match
-        return None
-    return next((t["Value"] for t in tags if t["Key"] == "mysfits:stack"), None)
+        return []

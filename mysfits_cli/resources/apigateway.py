@@ -98,12 +98,11 @@ class VpcLink(Resource):
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
         client = ctx.aws.client("apigateway")
-        tag = ctx.settings.tags()
         return [
             {**_link_record(link), "kind": cls.kind}
             for link in _paginate(client, "get_vpc_links", "items")
             if link.get("status") != "DELETING"
-            and (link["name"] == ctx.settings.name("api-vpc-link") or _has_tags(link.get("tags"), tag))
+            and (link["name"] == ctx.settings.name("api-vpc-link") or ctx.settings.is_ours(link.get("tags")))
         ]
 
 
@@ -121,10 +120,6 @@ def _link_record(link: dict[str, Any]) -> Record:
         "target": (link.get("targetArns") or [None])[0],
         "status": link.get("status"),
     }
-
-
-def _has_tags(tags: dict[str, str] | None, wanted: dict[str, str]) -> bool:
-    return bool(tags) and all(tags.get(k) == v for k, v in wanted.items())
 
 
 def document_sha256(document: dict[str, Any]) -> str:
@@ -207,11 +202,10 @@ class RestApi(Resource):
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
         names = {ctx.settings.name("api"), ctx.settings.name("recommendations-api")}
-        tag = ctx.settings.tags()
         return [
             {"id": api["id"], "name": api["name"], "kind": cls.kind}
             for api in _paginate(ctx.aws.client("apigateway"), "get_rest_apis", "items")
-            if api["name"] in names or _has_tags(api.get("tags"), tag)
+            if api["name"] in names or ctx.settings.is_ours(api.get("tags"))
         ]
 
 

@@ -55,7 +55,7 @@ class Role(Resource):
             RoleName=self.name,
             AssumeRolePolicyDocument=json.dumps(trust_policy(self.service)),
             Description=self.description,
-            Tags=[{"Key": k, "Value": v} for k, v in ctx.settings.tags().items()],
+            Tags=ctx.settings.tag_list(),
         )["Role"]
         return _role_record(role)
 
@@ -114,8 +114,7 @@ def _role_record(role: dict[str, Any]) -> Record:
 
 
 def _has_stack_tag(ctx: Context, client, role_name: str) -> bool:
-    tags = {t["Key"]: t["Value"] for t in client.list_role_tags(RoleName=role_name)["Tags"]}
-    return all(tags.get(k) == v for k, v in ctx.settings.tags().items())
+    return ctx.settings.is_ours(client.list_role_tags(RoleName=role_name)["Tags"])
 
 
 def settling_error(code: str, *fragments: str) -> Callable[[Exception], bool]:

@@ -41,7 +41,7 @@ class Bucket(Resource):
             },
         )
         client.put_bucket_tagging(
-            Bucket=self.name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in ctx.settings.tags().items()]}
+            Bucket=self.name, Tagging={"TagSet": ctx.settings.tag_list()}
         )
         return {"id": self.name, "name": self.name, "created": True}
 
@@ -91,8 +91,7 @@ def _carries_stack_tag(ctx: Context, name: str) -> bool:
         if error_code(exc) == "NoSuchTagSet":
             return False
         raise
-    tags = {t["Key"]: t["Value"] for t in tag_set}
-    return all(tags.get(k) == v for k, v in ctx.settings.tags().items())
+    return ctx.settings.is_ours(tag_set)
 
 
 class DataPrefix(Resource):

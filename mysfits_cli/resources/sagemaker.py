@@ -31,7 +31,7 @@ def describe_or_none(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict
 
 
 def sagemaker_tags(ctx: Context) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in ctx.settings.tags().items()]
+    return ctx.settings.tag_list()
 
 
 def _tagged_leftovers(
@@ -39,12 +39,10 @@ def _tagged_leftovers(
 ) -> list[Record]:
     """Resources listed by `operation` whose name contains `contains` and which carry the stack's tag."""
     client = ctx.aws.client("sagemaker")
-    wanted = ctx.settings.tags()
     found = []
     for page in client.get_paginator(operation).paginate(NameContains=contains, **filters):
         for item in page[list_key]:
-            tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=item[f"{noun}Arn"]).get("Tags", [])}
-            if all(tags.get(k) == v for k, v in wanted.items()):
+            if ctx.settings.is_ours(client.list_tags(ResourceArn=item[f"{noun}Arn"]).get("Tags", [])):
                 name = item[f"{noun}Name"]
                 found.append({"id": name, "name": name, "arn": item[f"{noun}Arn"], "kind": kind})
     return found

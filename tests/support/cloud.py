@@ -81,7 +81,7 @@ class ServerHandle:
 
 def start_server(seed: bool = True, region: str = "us-east-1") -> ServerHandle:
     """Start `python -m mysfits_cli.local.server` and wait until it is ready."""
-    for attempt in range(3):  # a free port can be taken between choosing and binding it
+    for _attempt in range(3):  # a free port can be taken between choosing and binding it
         handle = _launch(seed, region)
         if _wait_ready(handle):
             return handle

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -99,3 +99,46 @@ def test_teardown_without_yes_when_not_interactive(args):
         [sys.executable, "-m", "mysfits_cli.cli", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
     )
     assert_one_line_error(result, "--yes")
+
+
+def test_second_command_on_the_same_state_stops_with_a_message(tmp_path):
+    from mysfits_cli.state import locked
+
+    state = tmp_path / "state.json"
+    with locked(state):
+        result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(state), "status",
+                     env={"MYSFITS_LOCK_TIMEOUT": "0.5"})
+    assert_one_line_error(result, "Another mysfits command", str(state), "wait for it to finish")
+    assert not state.exists()
+
+
+def test_recommend_asks_the_questionnaire_on_a_terminal():
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on a terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "mysfits_cli.cli", "--endpoint-url", "http://127.0.0.1:9",
+                                    "recommend"], {**os.environ, "COLUMNS": "120"})
+    output = b""
+    answers = iter([b"1\n", b"9\n", b"2\n", b"3\n", b"4\n", b"5\n"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if output.rstrip().endswith(b":"):
+                os.write(fd, next(answers, b"\n"))
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert "How old are you?" in text and "Full-Stack Unicorn" in text  # questions with their options
+    assert "Please select one of the available options" in text  # 9 was refused and asked again
+    assert "What is your favorite color?" in text
+    assert "Cannot reach http://127.0.0.1:9" in text  # all five answered, then the call was attempted
+    assert os.waitstatus_to_exitcode(status) == 1
