@@ -166,6 +166,8 @@ class RestApi(Resource):
     def converge(self, ctx: Context, record: Record) -> Record | None:
         client = ctx.aws.client("apigateway")
         changed = record.get("document_sha256") != self.digest
+        if not changed and _stage_exists(client, record["id"]):
+            return None
         if changed:
             ui.step(f"Defining REST API {self.name} from its OpenAPI document")
             try:
@@ -175,16 +177,12 @@ class RestApi(Resource):
                 )
             except client.exceptions.BadRequestException as exc:
                 raise MysfitsError(f"API Gateway refused the document for {self.name}: {exc}") from exc
-            record = {**record, "document_sha256": self.digest}
-            ctx.state.put(self.key, {**record, "kind": self.kind})
-        stage_exists = _stage_exists(client, record["id"])
-        if not changed and stage_exists:
-            return None
         deployment = client.create_deployment(
             restApiId=record["id"], stageName=STAGE, description=f"mysfits {self.digest[:12]}"
         )
         ui.done(f"Deployed {self.name} to stage {STAGE}")
-        return {**record, "deployment": deployment["id"], "stage": STAGE}
+        # Recorded only once deployed, so an interrupted run deploys on the next one.
+        return {**record, "document_sha256": self.digest, "deployment": deployment["id"], "stage": STAGE}
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:

@@ -118,3 +118,35 @@ def test_teardown_finds_leftovers_without_state(seeded, ctx, make_ctx, tmp_path)
     empty = make_ctx(state_file=tmp_path / "empty.json")
     assert destroy(empty) == []
     assert ctx.aws.client("apigateway").get_rest_apis()["items"] == []
+
+
+def test_changed_document_is_put_and_redeployed(seeded, ctx, make_ctx, record_calls):
+    up_api(ctx, None, None, False)
+    again = make_ctx()
+    recorder = record_calls(again)
+    up_api(again, None, None, True)  # --no-auth changes the document
+    assert sorted(set(recorder.mutating)) == ["CreateDeployment", "PutRestApi"]
+
+
+def test_interrupted_before_deployment_deploys_next_time(seeded, ctx, make_ctx, monkeypatch):
+    from mysfits_cli.resources import apigateway
+
+    up_api(ctx, None, None, False)
+    real = apigateway.RestApi.converge
+
+    def put_then_die(self, ctx_, record):
+        ctx_.aws.client("apigateway").put_rest_api(
+            restApiId=record["id"], mode="overwrite", failOnWarnings=True,
+            body=apigateway.json.dumps(self.document).encode(),
+        )
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(apigateway.RestApi, "converge", put_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        up_api(make_ctx(), None, None, True)
+    monkeypatch.setattr(apigateway.RestApi, "converge", real)
+    resumed = make_ctx()
+    api_id = resumed.state.get("api.rest-api")["id"]
+    before = len(resumed.aws.client("apigateway").get_deployments(restApiId=api_id)["items"])
+    up_api(resumed, None, None, True)
+    assert len(resumed.aws.client("apigateway").get_deployments(restApiId=api_id)["items"]) == before + 1
