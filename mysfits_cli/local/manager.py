@@ -154,8 +154,10 @@ def _launch(port: int, region: str) -> LocalCloud:
     command = [sys.executable, "-m", SERVER_MODULE, "--port", str(port), "--region", region,
                "--cache-dir", str(home() / "lambda-cache")]
     with open(log_path(), "ab") as log:
+        # cwd is the home folder because `python -m` puts the working directory first on sys.path:
+        # started from a source checkout it would import that instead of the installed package.
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home(),
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True, close_fds=True,
         )
     url = f"http://{HOST}:{port}"
