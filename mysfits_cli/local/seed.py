@@ -140,6 +140,13 @@ def _bucket(s3: Any, region: str) -> str:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(**kwargs)
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [STACK_TAG]})
+        # As the workshop's first module left it: a static website anyone may read.
+        s3.put_bucket_website(Bucket=name, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "PublicReadForGetBucketObjects", "Effect": "Allow", "Principal": "*",
+                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}],
+        }))
     return name
 
 

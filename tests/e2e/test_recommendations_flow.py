@@ -87,3 +87,16 @@ def test_teardown_leaves_no_function_api_or_role(server, tmp_path):
     assert [f for f in server.client("lambda").list_functions()["Functions"] if f["FunctionName"].startswith("other-")] == []
     assert [a for a in server.client("apigateway").get_rest_apis()["items"] if a["name"].startswith("other-")] == []
     assert [r for r in server.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("other-")] == []
+
+
+def test_website_page_is_served_with_both_api_urls(served):
+    cli, url = served
+    cli.run("up", "api", "--no-auth")
+    site = cli.run("up", "web").stdout.strip().splitlines()[-1]
+    with urllib.request.urlopen(site, timeout=10) as response:  # anonymous, as a browser asks
+        page = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/html")
+    outputs = cli.status()["outputs"]
+    assert json.dumps(outputs["recommendations_api_url"]) in page
+    assert json.dumps(outputs["mysfits_api_url"]) in page
+    assert "Recommend a Mysfit" in page
