@@ -278,7 +278,7 @@ def _fail(job: FakeTrainingJob, started: float, reason: str, log: _JobLog | None
 def _stop_training_job() -> None:
     """StopTrainingJob stops a running job.
 
-    moto 5.2: not implemented (the server answers 500 / NotImplementedError); its jobs
+    moto 5.2 lacks this operation (its server answers HTTP 500); its jobs
     never run, so there was nothing to stop.
     AWS: an InProgress job goes Stopping, then Stopped; stopping a job in any other
     status is a ValidationException.
@@ -348,7 +348,7 @@ def _serve_models() -> None:
 def _update_endpoint() -> None:
     """UpdateEndpoint points an endpoint at another endpoint config.
 
-    moto 5.2: not implemented (the server answers 500 / NotImplementedError).
+    moto 5.2 lacks this operation (its server answers HTTP 500).
     AWS: the endpoint goes Updating, then InService on the new config; the old config
     serves until then.
     We: switch at once (moto's endpoints are InService as soon as they are created) and
