@@ -9,9 +9,6 @@ from ..engine import Context, Resource
 from ..failures import describe
 from ..resources import load_all
 
-ID_FIELDS = ("arn", "id")
-
-
 def collect(ctx: Context) -> dict[str, Any]:
     load_all()
     resources = []
@@ -48,10 +45,12 @@ def show(report: dict[str, Any]) -> None:
             live = "[red]MISSING (recorded, but gone)[/]"
         elif item["delete_error"]:
             live = f"{live} [red](delete failed: {item['delete_error']})[/]"
-        rows.append((item["kind"], item["name"], item["arn"] or item["id"], live))
+        # ARNs are long: the table shows names and short ids, `status --json` has everything.
+        name = item["name"] if item["id"] in (None, item["name"]) else f"{item['name']} ({item['id']})"
+        rows.append((item["kind"], name, live))
     title = f"Stack {report['stack']} in {report['region']} (account {report['account']})"
     if rows:
-        ui.table(title, ["kind", "name", "id / ARN", "live state"], rows)
+        ui.table(title, ["kind", "name", "live state"], rows)
     else:
         ui.out.print(f"{title}: nothing recorded.")
     if report["outputs"]:
