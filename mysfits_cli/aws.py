@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import boto3
 import botocore.session
@@ -12,6 +12,8 @@ from botocore.config import Config
 from . import __version__
 from .config import Settings
 from .errors import MysfitsError
+
+T = TypeVar("T")
 
 
 def _client_config(emulated: bool) -> Config:
@@ -97,12 +99,28 @@ def error_code(exc: Exception) -> str:
     return response.get("Error", {}).get("Code", "")
 
 
+_NOT_FOUND_CODES = {
+    "NotFoundException", "NoSuchEntity", "ResourceNotFoundException", "NoSuchBucket",
+    "RepositoryDoesNotExistException", "ResourceNotFound", "404", "NotFound", "NoSuchKey",
+}
+# SageMaker says "not found" as a ValidationException; notebook instances say "RecordNotFound".
+_NOT_FOUND_VALIDATION_MESSAGES = ("not found", "does not exist", "could not find", "recordnotfound")
+
+
 def is_not_found(exc: Exception) -> bool:
+    """Whether AWS answered that the thing asked about does not exist."""
     code = error_code(exc)
-    message = str(exc)
-    return (
-        code in {"NotFoundException", "NoSuchEntity", "ResourceNotFoundException", "NoSuchBucket",
-                 "RepositoryDoesNotExistException", "ResourceNotFound", "ValidationException", "404", "NoSuchKey"}
-        and (code != "ValidationException" or "not found" in message.lower() or "does not exist" in message.lower()
-             or "could not find" in message.lower())
-    )
+    if code == "ValidationException":
+        message = str(exc).lower()
+        return any(fragment in message for fragment in _NOT_FOUND_VALIDATION_MESSAGES)
+    return code in _NOT_FOUND_CODES
+
+
+def describe_or_none(call: Callable[..., T], **kwargs: Any) -> T | None:
+    """`call(**kwargs)`, or None when AWS says the thing does not exist."""
+    try:
+        return call(**kwargs)
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .engine import Context
 from .errors import MysfitsError
+from .resources.s3 import bucket_tags
 
 USER_POOL_NAME = "MysfitsUserPool"
 
@@ -101,7 +102,7 @@ def find_website_bucket(ctx: Context, wanted: str | None) -> str:
     by_name = [n for n in names if "website" in n and ctx.stack in n]
     if len(by_name) == 1:
         return by_name[0]
-    by_tag = [n for n in names if "website" in n and ctx.settings.is_ours(_bucket_tags(s3, n))]
+    by_tag = [n for n in names if "website" in n and ctx.settings.is_ours(_bucket_tags(ctx, n))]
     if len(by_tag) == 1:
         return by_tag[0]
     candidates = by_name or by_tag
@@ -110,8 +111,8 @@ def find_website_bucket(ctx: Context, wanted: str | None) -> str:
     raise MysfitsError(f"No website bucket for stack {ctx.stack} found: pass --bucket NAME")
 
 
-def _bucket_tags(s3, name: str) -> list[dict[str, str]]:
+def _bucket_tags(ctx: Context, name: str) -> list[dict[str, str]]:
     try:
-        return s3.get_bucket_tagging(Bucket=name)["TagSet"]
-    except Exception:  # noqa: BLE001 - untagged or foreign-region buckets simply don't match
+        return bucket_tags(ctx, name)
+    except Exception:  # noqa: BLE001 - a bucket we may not read (another account's policy) simply doesn't match
         return []

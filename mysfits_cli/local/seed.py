@@ -8,11 +8,12 @@ Every step finds before it creates, so seeding twice changes nothing.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 import boto3
 import botocore.session
+
+from .. import reference
 
 ACCOUNT_ID = "123456789012"
 STACK_TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
@@ -41,12 +42,6 @@ _DESCRIPTIONS = {
 
 def bucket_name(account_id: str = ACCOUNT_ID) -> str:
     return f"mysfits-website-{account_id}"
-
-
-def mysfits() -> list[dict[str, Any]]:
-    """The twelve mysfits from the package's data file."""
-    text = resources.files("mysfits_cli.data").joinpath("mysfits.json").read_text(encoding="utf-8")
-    return json.loads(text)["mysfits"]
 
 
 def table_item(mysfit: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +156,7 @@ def _table(dynamodb: Any) -> str:
             BillingMode="PAY_PER_REQUEST",
             Tags=[STACK_TAG],
         )
-        for mysfit in mysfits():
+        for mysfit in reference.mysfits():
             dynamodb.put_item(TableName=TABLE_NAME, Item=table_item(mysfit))
     return TABLE_NAME
 

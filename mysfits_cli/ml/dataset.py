@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import json
 import zlib
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
+from mysfits_cli import reference
 from mysfits_cli.errors import MysfitsError
 from mysfits_cli.ml import textio
 
@@ -56,10 +55,7 @@ class DataFileError(MysfitsError):
 @lru_cache(maxsize=1)
 def _model() -> tuple[np.ndarray, np.ndarray]:
     """(prior (12,), answer probabilities (12, 5, 8)) of the generative model."""
-    mysfits = sorted(
-        json.loads(files("mysfits_cli.data").joinpath("mysfits.json").read_text("utf-8"))["mysfits"],
-        key=lambda m: m["label"],
-    )
+    mysfits = sorted(reference.mysfits(), key=lambda m: m["label"])
     assert [m["label"] for m in mysfits] == list(range(N_MYSFITS))
     prior = np.array([GOOD_EVIL_WEIGHT[m["goodevil"]] * LAW_CHAOS_WEIGHT[m["lawchaos"]] for m in mysfits])
     prior /= prior.sum()

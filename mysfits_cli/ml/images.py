@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from importlib.resources import files
-
+from mysfits_cli import reference
 from mysfits_cli.errors import MysfitsError
 
 
-@lru_cache(maxsize=1)
 def _table() -> dict:
-    return json.loads(files("mysfits_cli.data").joinpath("knn-image-registries.json").read_text("utf-8"))
+    return reference.load("knn-image-registries.json")
 
 
 def knn_image_uri(region: str) -> str:

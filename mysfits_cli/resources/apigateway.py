@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .. import ui
-from ..aws import error_code
+from ..aws import describe_or_none
 from ..engine import Context, Record, Resource
 from ..errors import MysfitsError
 
@@ -31,11 +31,9 @@ class VpcLink(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         client = ctx.aws.client("apigateway")
-        if recorded:
-            try:
-                return _link_record(client.get_vpc_link(vpcLinkId=recorded["id"]))
-            except client.exceptions.NotFoundException:
-                pass
+        live = describe_or_none(client.get_vpc_link, vpcLinkId=recorded["id"]) if recorded else None
+        if live is not None:
+            return _link_record(live)
         for link in _paginate(client, "get_vpc_links", "items"):
             if link["name"] == self.name and link.get("status") not in {"DELETING", "FAILED"}:
                 return _link_record(link)
@@ -107,10 +105,8 @@ class VpcLink(Resource):
 
 
 def _link_status_or_gone(client, link_id: str) -> str:
-    try:
-        return client.get_vpc_link(vpcLinkId=link_id).get("status", "AVAILABLE")
-    except client.exceptions.NotFoundException:
-        return "GONE"
+    link = describe_or_none(client.get_vpc_link, vpcLinkId=link_id)
+    return "GONE" if link is None else link.get("status", "AVAILABLE")
 
 
 def _link_record(link: dict[str, Any]) -> Record:
@@ -142,12 +138,8 @@ class RestApi(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         client = ctx.aws.client("apigateway")
-        if recorded:
-            try:
-                client.get_rest_api(restApiId=recorded["id"])
-                return {**recorded}
-            except client.exceptions.NotFoundException:
-                pass
+        if recorded and describe_or_none(client.get_rest_api, restApiId=recorded["id"]) is not None:
+            return {**recorded}
         matches = [api for api in _paginate(client, "get_rest_apis", "items") if api["name"] == self.name]
         if len(matches) > 1:
             ids = ", ".join(api["id"] for api in matches)
@@ -191,9 +183,7 @@ class RestApi(Resource):
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
         client = ctx.aws.client("apigateway")
-        try:
-            client.get_rest_api(restApiId=record["id"])
-        except client.exceptions.NotFoundException:
+        if describe_or_none(client.get_rest_api, restApiId=record["id"]) is None:
             return None
         return "DEPLOYED" if _stage_exists(client, record["id"]) else "NOT DEPLOYED"
 
@@ -208,12 +198,4 @@ class RestApi(Resource):
 
 
 def _stage_exists(client, api_id: str) -> bool:
-    try:
-        client.get_stage(restApiId=api_id, stageName=STAGE)
-        return True
-    except client.exceptions.NotFoundException:
-        return False
-    except Exception as exc:  # moto answers a missing stage with its own error type
-        if error_code(exc) in {"NotFoundException", "BadRequestException"}:
-            return False
-        raise
+    return describe_or_none(client.get_stage, restApiId=api_id, stageName=STAGE) is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ..aws import error_code
+from ..aws import describe_or_none
 from ..engine import Context, Record, Resource
 from ..lambda_package import HANDLER, package_sha256
 
@@ -21,9 +21,8 @@ class LogGroup(Resource):
     kind = "log-group"
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
-        groups = ctx.aws.client("logs").describe_log_groups(logGroupNamePrefix=self.name)["logGroups"]
-        match = next((g for g in groups if g["logGroupName"] == self.name), None)
-        return {"id": self.name, "arn": match["arn"], "name": self.name} if match else None
+        group = _log_group(ctx, self.name)
+        return {"id": self.name, "arn": group["arn"], "name": self.name} if group else None
 
     def create(self, ctx: Context) -> Record:
         logs = ctx.aws.client("logs")
@@ -37,14 +36,18 @@ class LogGroup(Resource):
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        groups = ctx.aws.client("logs").describe_log_groups(logGroupNamePrefix=record["id"])["logGroups"]
-        return "EXISTS" if any(g["logGroupName"] == record["id"] for g in groups) else None
+        return "EXISTS" if _log_group(ctx, record["id"]) else None
 
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
         name = f"/aws/lambda/{ctx.settings.name('recommendations')}"
         found = cls.status(ctx, {"id": name})
         return [{"id": name, "name": name, "kind": cls.kind}] if found else []
+
+
+def _log_group(ctx: Context, name: str) -> dict[str, Any] | None:
+    groups = ctx.aws.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return next((group for group in groups if group["logGroupName"] == name), None)
 
 
 class Function(Resource):
@@ -62,11 +65,8 @@ class Function(Resource):
         self.create_retry = create_retry
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
-        client = ctx.aws.client("lambda")
-        try:
-            return _function_record(client.get_function(FunctionName=self.name)["Configuration"])
-        except client.exceptions.ResourceNotFoundException:
-            return None
+        config = _configuration(ctx, self.name)
+        return None if config is None else _function_record(config)
 
     def create(self, ctx: Context) -> Record:
         client = ctx.aws.client("lambda")
@@ -114,18 +114,19 @@ class Function(Resource):
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        client = ctx.aws.client("lambda")
-        try:
-            config = client.get_function(FunctionName=record["id"])["Configuration"]
-        except client.exceptions.ResourceNotFoundException:
-            return None
-        return config.get("State", "Active")
+        config = _configuration(ctx, record["id"])
+        return None if config is None else config.get("State", "Active")
 
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
         name = ctx.settings.name("recommendations")
         found = cls.status(ctx, {"id": name})
         return [{"id": name, "name": name, "kind": cls.kind}] if found else []
+
+
+def _configuration(ctx: Context, name: str) -> dict[str, Any] | None:
+    found = describe_or_none(ctx.aws.client("lambda").get_function, FunctionName=name)
+    return None if found is None else found["Configuration"]
 
 
 def _wait(ctx: Context, waiter: str, name: str) -> None:
@@ -196,13 +197,8 @@ class InvokePermission(Resource):
 
 
 def _statement(ctx: Context, function_name: str, sid: str) -> dict[str, Any] | None:
-    client = ctx.aws.client("lambda")
-    try:
-        policy = json.loads(client.get_policy(FunctionName=function_name)["Policy"])
-    except client.exceptions.ResourceNotFoundException:
+    found = describe_or_none(ctx.aws.client("lambda").get_policy, FunctionName=function_name)
+    if found is None:
         return None
-    except Exception as exc:  # noqa: BLE001 - a function without a policy answers differently on emulators
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise
+    policy = json.loads(found["Policy"])
     return next((s for s in policy.get("Statement", []) if s.get("Sid") == sid), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..aws import describe_or_none
 from ..engine import Context, Record, Resource
 
 
@@ -39,11 +40,8 @@ class Repository(Resource):
 
 
 def _find(ctx: Context, name: str) -> Record | None:
-    client = ctx.aws.client("codecommit")
-    try:
-        return _record(client.get_repository(repositoryName=name)["repositoryMetadata"])
-    except client.exceptions.RepositoryDoesNotExistException:
-        return None
+    found = describe_or_none(ctx.aws.client("codecommit").get_repository, repositoryName=name)
+    return None if found is None else _record(found["repositoryMetadata"])
 
 
 def _record(metadata: dict[str, Any]) -> Record:

@@ -7,7 +7,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from .. import ui
-from ..aws import error_code
+from ..aws import describe_or_none, error_code
 from ..engine import Context, Record, Resource
 
 T = TypeVar("T")
@@ -43,12 +43,8 @@ class Role(Resource):
         self.policy_name = f"{name}-policy"
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
-        client = ctx.aws.client("iam")
-        try:
-            role = client.get_role(RoleName=self.name)["Role"]
-        except client.exceptions.NoSuchEntityException:
-            return None
-        return _role_record(role)
+        role = _get_role(ctx, self.name)
+        return None if role is None else _role_record(role)
 
     def create(self, ctx: Context) -> Record:
         role = ctx.aws.client("iam").create_role(
@@ -61,15 +57,12 @@ class Role(Resource):
 
     def converge(self, ctx: Context, record: Record) -> Record | None:
         client = ctx.aws.client("iam")
-        role = client.get_role(RoleName=self.name)["Role"]
+        role = client.get_role(RoleName=self.name)["Role"]  # lookup's copy is not kept: records hold no documents
         if not _same_document(role["AssumeRolePolicyDocument"], trust_policy(self.service)):
             ui.step(f"Updating who may assume {self.name}")
             client.update_assume_role_policy(RoleName=self.name, PolicyDocument=json.dumps(trust_policy(self.service)))
-        try:
-            live = client.get_role_policy(RoleName=self.name, PolicyName=self.policy_name)["PolicyDocument"]
-        except client.exceptions.NoSuchEntityException:
-            live = None
-        if live is None or not _same_document(live, self.policy):
+        live = describe_or_none(client.get_role_policy, RoleName=self.name, PolicyName=self.policy_name)
+        if live is None or not _same_document(live["PolicyDocument"], self.policy):
             ui.step(f"Putting policy {self.policy_name}")
             client.put_role_policy(
                 RoleName=self.name, PolicyName=self.policy_name, PolicyDocument=json.dumps(self.policy)
@@ -90,12 +83,7 @@ class Role(Resource):
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        client = ctx.aws.client("iam")
-        try:
-            client.get_role(RoleName=record["id"])
-        except client.exceptions.NoSuchEntityException:
-            return None
-        return "EXISTS"
+        return None if _get_role(ctx, record["id"]) is None else "EXISTS"
 
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
@@ -107,6 +95,11 @@ class Role(Resource):
                 if role["RoleName"].startswith(prefix) and _has_stack_tag(ctx, client, role["RoleName"]):
                     found.append({**_role_record(role), "kind": cls.kind})
         return found
+
+
+def _get_role(ctx: Context, name: str) -> dict[str, Any] | None:
+    found = describe_or_none(ctx.aws.client("iam").get_role, RoleName=name)
+    return None if found is None else found["Role"]
 
 
 def _role_record(role: dict[str, Any]) -> Record:

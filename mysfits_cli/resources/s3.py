@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from .. import ui
-from ..aws import error_code
+from ..aws import describe_or_none, error_code
 from ..engine import Context, Record, Resource
 from ..errors import MysfitsError
 
@@ -83,15 +83,17 @@ def _bucket_exists(ctx: Context, name: str) -> bool:
         raise
 
 
-def _carries_stack_tag(ctx: Context, name: str) -> bool:
-    client = ctx.aws.client("s3")
+def bucket_tags(ctx: Context, name: str) -> list[dict[str, str]]:
     try:
-        tag_set = client.get_bucket_tagging(Bucket=name)["TagSet"]
+        return ctx.aws.client("s3").get_bucket_tagging(Bucket=name)["TagSet"]
     except Exception as exc:
         if error_code(exc) == "NoSuchTagSet":
-            return False
+            return []
         raise
-    return ctx.settings.is_ours(tag_set)
+
+
+def _carries_stack_tag(ctx: Context, name: str) -> bool:
+    return ctx.settings.is_ours(bucket_tags(ctx, name))
 
 
 class DataPrefix(Resource):
@@ -138,22 +140,12 @@ class DataPrefix(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        try:
-            keys = [item["Key"] for item in _list(ctx, record["bucket"], record["prefix"])]
-        except Exception as exc:
-            if error_code(exc) == "NoSuchBucket":
-                return
-            raise
-        _delete_keys(ctx, record["bucket"], keys)
+        items = describe_or_none(_list, ctx=ctx, bucket=record["bucket"], prefix=record["prefix"])
+        _delete_keys(ctx, record["bucket"], [item["Key"] for item in items or []])
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        try:
-            items = _list(ctx, record["bucket"], record["prefix"])
-        except Exception as exc:
-            if error_code(exc) == "NoSuchBucket":
-                return None
-            raise
+        items = describe_or_none(_list, ctx=ctx, bucket=record["bucket"], prefix=record["prefix"])
         if not items:
             return None
         return f"{len(items)} object{'s' if len(items) > 1 else ''}, {sum(i['Size'] for i in items):,} bytes"

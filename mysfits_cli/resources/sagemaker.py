@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import ui
-from ..aws import error_code, is_not_found
+from ..aws import describe_or_none
 from ..engine import Context, Record, Resource
 from .iam import retry_until_role_usable, settling_error
 
@@ -14,24 +14,6 @@ ROLE_SETTLING = settling_error("ValidationException", "could not assume role", "
 
 NOTEBOOK_TIMEOUT = 1200
 ENDPOINT_TIMEOUT = 1800
-
-
-def is_gone(exc: Exception) -> bool:
-    """SageMaker says "not found" as a ValidationException; notebook instances say it as `RecordNotFound`."""
-    return is_not_found(exc) or (error_code(exc) == "ValidationException" and "RecordNotFound" in str(exc))
-
-
-def describe_or_none(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
-    try:
-        return call(**kwargs)
-    except Exception as exc:
-        if is_gone(exc):
-            return None
-        raise
-
-
-def sagemaker_tags(ctx: Context) -> list[dict[str, str]]:
-    return ctx.settings.tag_list()
 
 
 def _tagged_leftovers(
@@ -46,6 +28,10 @@ def _tagged_leftovers(
                 name = item[f"{noun}Name"]
                 found.append({"id": name, "name": name, "arn": item[f"{noun}Arn"], "kind": kind})
     return found
+
+
+def _exists(call: Callable[..., Any], **kwargs: Any) -> str | None:
+    return None if describe_or_none(call, **kwargs) is None else "EXISTS"
 
 
 def _status_or_gone(ctx: Context, operation: str, field: str, **kwargs: Any) -> str | None:
@@ -72,7 +58,7 @@ class NotebookInstance(Resource):
         retry_until_role_usable(
             lambda: client.create_notebook_instance(
                 NotebookInstanceName=self.name, InstanceType=self.instance_type,
-                RoleArn=self.role_arn, Tags=sagemaker_tags(ctx),
+                RoleArn=self.role_arn, Tags=ctx.settings.tag_list(),
             ),
             ROLE_SETTLING,
         )
@@ -171,7 +157,7 @@ class TrainingJob(Resource):
 
     def create(self, ctx: Context) -> Record:
         client = ctx.aws.client("sagemaker")
-        request = {**self.request, "TrainingJobName": self.name, "Tags": sagemaker_tags(ctx)}
+        request = {**self.request, "TrainingJobName": self.name, "Tags": ctx.settings.tag_list()}
         retry_until_role_usable(lambda: client.create_training_job(**request), ROLE_SETTLING)
         return {**self.facts, **training_job_record(client.describe_training_job(TrainingJobName=self.name))}
 
@@ -234,7 +220,7 @@ class Model(Resource):
                 ModelName=self.name,
                 PrimaryContainer={"Image": self.image, "ModelDataUrl": self.artifact},
                 ExecutionRoleArn=self.role_arn,
-                Tags=sagemaker_tags(ctx),
+                Tags=ctx.settings.tag_list(),
             ),
             ROLE_SETTLING,
         )
@@ -246,8 +232,7 @@ class Model(Resource):
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        described = describe_or_none(ctx.aws.client("sagemaker").describe_model, ModelName=record["id"])
-        return None if described is None else "EXISTS"
+        return _exists(ctx.aws.client("sagemaker").describe_model, ModelName=record["id"])
 
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
@@ -277,7 +262,7 @@ class EndpointConfig(Resource):
                 "InitialInstanceCount": self.instance_count,
                 "InstanceType": self.instance_type,
             }],
-            Tags=sagemaker_tags(ctx),
+            Tags=ctx.settings.tag_list(),
         )
         return self._record(created["EndpointConfigArn"])
 
@@ -293,8 +278,7 @@ class EndpointConfig(Resource):
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        client = ctx.aws.client("sagemaker")
-        return None if describe_or_none(client.describe_endpoint_config, EndpointConfigName=record["id"]) is None else "EXISTS"
+        return _exists(ctx.aws.client("sagemaker").describe_endpoint_config, EndpointConfigName=record["id"])
 
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
@@ -320,7 +304,7 @@ class Endpoint(Resource):
 
     def create(self, ctx: Context) -> Record:
         client = ctx.aws.client("sagemaker")
-        client.create_endpoint(EndpointName=self.name, EndpointConfigName=self.config_name, Tags=sagemaker_tags(ctx))
+        client.create_endpoint(EndpointName=self.name, EndpointConfigName=self.config_name, Tags=ctx.settings.tag_list())
         return _endpoint_record(client.describe_endpoint(EndpointName=self.name))
 
     def wait(self, ctx: Context, record: Record) -> Record:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ..aws import describe_or_none
 from ..engine import Context, Record, Resource
 
 PREVIOUS_SUFFIX = ".before-mysfits"
@@ -68,10 +69,5 @@ class WebPage(Resource):
 
 
 def _etag(ctx: Context, bucket: str, key: str) -> str | None:
-    s3 = ctx.aws.client("s3")
-    try:
-        return s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
-    except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            return None
-        raise
+    head = describe_or_none(ctx.aws.client("s3").head_object, Bucket=bucket, Key=key)
+    return None if head is None else head["ETag"].strip('"')

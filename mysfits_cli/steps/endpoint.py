@@ -8,11 +8,12 @@ from typing import Callable
 import numpy as np
 
 from .. import reference, ui
+from ..aws import describe_or_none
 from ..engine import Context, Record, destroy, ensure
 from ..errors import MysfitsError
 from ..ml import textio
 from ..ml.evaluate import EvaluationReport, evaluate
-from ..resources.sagemaker import Endpoint, EndpointConfig, Model, describe_or_none, training_job_record
+from ..resources.sagemaker import Endpoint, EndpointConfig, Model, training_job_record
 from .train import RECORDIO, decode, timestamp
 
 ENDPOINT_KEY = "endpoint.endpoint"

@@ -13,6 +13,7 @@ from moto import mock_aws
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
+from mysfits_cli import reference
 from mysfits_cli.local import patches, seed
 from mysfits_cli.local.dataplane import DataPlane
 
@@ -292,7 +293,7 @@ def test_backend_lists_and_filters_mysfits(client, api):
 
 
 def test_backend_get_like_and_adopt(client, api):
-    mysfit_id = seed.mysfits()[3]["mysfitId"]
+    mysfit_id = reference.mysfits()[3]["mysfitId"]
     before = _json(client.get(f"{api}/mysfits/{mysfit_id}"))
     assert before["mysfitId"] == mysfit_id
     assert _json(client.post(f"{api}/mysfits/{mysfit_id}/like")) == {"Update": "Success"}
