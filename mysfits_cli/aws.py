@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from functools import cached_property
 from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -16,17 +19,37 @@ from .errors import MysfitsError
 T = TypeVar("T")
 
 
-def _client_config(emulated: bool) -> Config:
-    """Standard retry mode backs off on throttling and transient errors for every call.
+# Every call, to AWS or to an AWS-compatible endpoint (which throttles too), gets the same
+# budget: botocore's standard mode backs off on throttling and transient errors.
+# `total_max_attempts` counts attempts; `max_attempts` would count retries.
+TOTAL_ATTEMPTS = 8
 
-    An emulator on loopback either answers at once or is not running, so it gets few retries.
-    """
+
+def _client_config(loopback: bool) -> Config:
+    """A server on this machine answers a connection at once or not at all: a short connect timeout."""
     return Config(
-        retries={"mode": "standard", "max_attempts": 2 if emulated else 8},
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
         user_agent_extra=f"mysfits/{__version__}",
-        connect_timeout=3 if emulated else 10,
+        connect_timeout=2 if loopback else 10,
         read_timeout=70,
     )
+
+
+def _is_loopback(url: str | None) -> bool:
+    host = urlsplit(url).hostname if url else None
+    return host in {"localhost", "127.0.0.1", "::1"}
+
+
+def check_reachable(url: str) -> None:
+    """One connection to a custom endpoint before any call, so a server that is not there is one quick error."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=2 if _is_loopback(url) else 10).close()
+    except OSError as exc:
+        raise MysfitsError(
+            f"Cannot reach {url} ({exc.strerror or exc}): check --endpoint-url, or that the server is running"
+        ) from exc
 
 
 def known_regions() -> set[str]:
@@ -35,6 +58,17 @@ def known_regions() -> set[str]:
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("sts", partition_name=partition))
     return regions
+
+
+def has_aws_access(settings: Settings) -> bool:
+    """Whether a region and credentials are at hand (or the calls go to an emulator), without a network call."""
+    if settings.local or settings.endpoint_url:
+        return True
+    try:
+        session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+    except botocore.exceptions.ProfileNotFound:
+        return False
+    return bool(session.region_name) and session.get_credentials() is not None
 
 
 class Aws:
@@ -58,22 +92,27 @@ class Aws:
                 "No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
                 "run `aws configure`, or try it locally with --local"
             )
+        if settings.endpoint_url:
+            check_reachable(settings.endpoint_url)
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()  # a boto3 session may not make clients from several threads at once
 
     def _resolve_region(self) -> str:
         region = self.session.region_name
         if not region:
             raise MysfitsError("No AWS region set: pass --region, set AWS_REGION, or set a region in your AWS profile")
-        if not self.settings.emulated and region not in known_regions():
+        if region not in known_regions():
             raise MysfitsError(f"Unknown AWS region '{region}': pass --region (or AWS_REGION) with a region such as us-east-1")
         return region
 
     def client(self, service: str):
-        if service not in self._clients:
-            self._clients[service] = self.session.client(
-                service, endpoint_url=self.settings.endpoint_url, config=_client_config(self.settings.emulated)
-            )
-        return self._clients[service]
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(
+                    service, endpoint_url=self.settings.endpoint_url,
+                    config=_client_config(_is_loopback(self.settings.endpoint_url)),
+                )
+            return self._clients[service]
 
     @cached_property
     def account_id(self) -> str:
@@ -97,6 +136,22 @@ class Aws:
 def error_code(exc: Exception) -> str:
     response = getattr(exc, "response", None) or {}
     return response.get("Error", {}).get("Code", "")
+
+
+def error_message(exc: Exception) -> str:
+    """AWS's message of a ClientError on one line (the exception's text otherwise)."""
+    response = getattr(exc, "response", None) or {}
+    message = response.get("Error", {}).get("Message") or str(exc)
+    return " ".join(str(message).split())
+
+
+def retry_after(exc: Exception, default: float) -> float:
+    """Seconds AWS asked to wait (the Retry-After header), else `default`."""
+    headers = ((getattr(exc, "response", None) or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    try:
+        return max(0.0, float(headers.get("retry-after", default)))
+    except (TypeError, ValueError):
+        return default
 
 
 _NOT_FOUND_CODES = {

@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-up_app = typer.Typer(help="Create or update a part of the stack (safe to re-run).", no_args_is_help=True)
+up_app = typer.Typer(help="Bring up the whole stack, or one part of it (safe to re-run).")
 local_app = typer.Typer(help="The embedded local cloud (moto's server on 127.0.0.1).", no_args_is_help=True)
 render_app = typer.Typer(help="Render a document without creating anything.", no_args_is_help=True)
 data_app = typer.Typer(help="The questionnaire data set.", no_args_is_help=True)
@@ -63,28 +63,10 @@ def main_options(
     )
 
 
-def _stack(ctx: typer.Context):
+def _stack(ctx: typer.Context, read_only: bool = False):
     from .runtime import open_stack
 
-    return open_stack(ctx.obj)
-
-
-# ---- up ---------------------------------------------------------------------------------------
-
-@up_app.command("api")
-def up_api(
-    ctx: typer.Context,
-    nlb: Optional[str] = typer.Option(None, "--nlb", help="The backend's network load balancer (ARN or name); found by name or tag when omitted"),
-    user_pool_id: Optional[str] = typer.Option(None, "--user-pool-id", help="Cognito user pool for like/adopt; default: the pool named MysfitsUserPool"),
-    no_auth: bool = typer.Option(False, "--no-auth", help="Publish like/adopt without the Cognito authorizer"),
-) -> None:
-    """The Mysfits REST API behind a VPC link to the backend's NLB."""
-    from .steps.api import up_api as run
-
-    with _stack(ctx) as stack:
-        url = run(stack, nlb, user_pool_id, no_auth)
-        _print_status(stack, as_json=False)
-    typer.echo(url)
+    return open_stack(ctx.obj, read_only=read_only)
 
 
 # ---- render -----------------------------------------------------------------------------------
@@ -94,20 +76,24 @@ def render_swagger(
     ctx: typer.Context,
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of standard output"),
     nlb: Optional[str] = typer.Option(None, "--nlb", help="The backend's network load balancer (ARN or name)"),
-    user_pool_id: Optional[str] = typer.Option(None, "--user-pool-id"),
-    no_auth: bool = typer.Option(False, "--no-auth"),
-    vpc_link_id: Optional[str] = typer.Option(None, "--vpc-link-id", help="Default: the stack's existing VPC link"),
+    user_pool_id: Optional[str] = typer.Option(None, "--user-pool-id", help="The Cognito user pool of the authorizer"),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Render like/adopt without the Cognito authorizer"),
+    vpc_link_id: Optional[str] = typer.Option(None, "--vpc-link-id", help="Default: the stack's VPC link, if it exists"),
 ) -> None:
-    """Print the Mysfits API's OpenAPI document with every value filled in; creates nothing."""
+    """Print the Mysfits API's OpenAPI document; creates nothing, and needs no AWS access (placeholders are named)."""
     from .steps.render import rendered_swagger
 
-    with _stack(ctx) as stack:
-        text = rendered_swagger(stack, nlb, user_pool_id, no_auth, vpc_link_id)
+    text, placeholders = rendered_swagger(ctx.obj, nlb, user_pool_id, no_auth, vpc_link_id)
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise MysfitsError(f"Cannot write {out}: {exc.strerror or exc}") from exc
         typer.echo(f"Wrote {out}", err=True)
     else:
         typer.echo(text)
+    if placeholders:
+        typer.echo(f"Placeholders left for what is not known here: {', '.join(placeholders)}", err=True)
 
 
 # ---- status / teardown --------------------------------------------------------------------------
@@ -115,7 +101,7 @@ def render_swagger(
 @app.command()
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
     """Every recorded resource with its live state, and the stack's URLs."""
-    with _stack(ctx) as stack:
+    with _stack(ctx, read_only=True) as stack:
         _print_status(stack, as_json)
 
 
@@ -189,30 +175,6 @@ def local_status() -> None:
 
 # ---- recommendations service and website -------------------------------------------------------
 
-@up_app.command("recommendations")
-def up_recommendations(ctx: typer.Context) -> None:
-    """The Lambda function over the deployed endpoint, and its REST API (POST /recommendations)."""
-    from .steps.recommendations import curl_example, up_recommendations as run
-
-    with _stack(ctx) as stack:
-        url = run(stack)
-    typer.echo(url)
-    typer.echo(f"Try it:  {curl_example(url)}", err=True)
-
-
-@up_app.command("web")
-def up_web(
-    ctx: typer.Context,
-    bucket: Optional[str] = typer.Option(None, "--bucket", help="The website bucket; found by the stack's name or tag when omitted"),
-) -> None:
-    """The site's index.html with both API URLs, uploaded to the website bucket."""
-    from .steps.web import up_web as run
-
-    with _stack(ctx) as stack:
-        url = run(stack, bucket)
-    typer.echo(url)
-
-
 @app.command()
 def recommend(
     ctx: typer.Context,
@@ -253,7 +215,11 @@ def _ask_questionnaire() -> list[int]:
     return answers
 
 
-from .commands_ml import register as _register_ml; _register_ml(app, up_app, data_app)
+from .commands.ml import register as _register_ml  # noqa: E402 - the commands need `app` above
+from .commands.up import register as _register_up  # noqa: E402
+
+_register_up(app, up_app)
+_register_ml(app, data_app)
 
 
 @app.command()
@@ -263,14 +229,13 @@ def demo(
     seed: int = typer.Option(42, "--seed", help="Seed of the data and the split"),
     keep: bool = typer.Option(False, "--keep", help="Leave everything running at the end instead of tearing it down"),
 ) -> None:
-    """The whole flow on the local cloud: API, notebook, training, endpoint, recommendations, website."""
+    """The whole flow on the local cloud: API, notebook, training, endpoint, recommendations, site."""
     from dataclasses import replace
 
     from . import ui
+    from .local import manager
     from .runtime import open_stack
     from .steps.demo import DemoOptions, run_demo
-
-    from .local import manager
 
     settings: Settings = ctx.obj
     if settings.endpoint_url:
@@ -278,8 +243,7 @@ def demo(
     already_running = manager.status() is not None
     with open_stack(replace(settings, local=True)) as stack:
         timings = run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep))
-    ui.table("Time per step", ["step", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings]
-             + [("total", f"{sum(s for _, s in timings):.1f}")])
+    ui.table("Time per part", ["part", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings])
     if not keep and not already_running:
         manager.stop()
         ui.done("Stopped the local cloud the demo started")

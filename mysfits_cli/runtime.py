@@ -23,11 +23,12 @@ def resolve_local(settings: Settings) -> Settings:
 
 
 @contextlib.contextmanager
-def open_stack(settings: Settings) -> Iterator[Context]:
+def open_stack(settings: Settings, read_only: bool = False) -> Iterator[Context]:
+    """Clients, the locked state file and this stack's section of it. Read-only commands share the lock."""
     from .aws import Aws
 
     settings = resolve_local(settings)
-    aws = Aws(settings)
-    with locked(settings.state_file):
-        state_file = StateFile(settings.state_file).load()
+    with locked(settings.state_file, shared=read_only):
+        state_file = StateFile(settings.state_file).load()  # a bad state file is the first thing to hear of
+        aws = Aws(settings)
         yield Context(settings=settings, aws=aws, state=state_file.stack(settings.stack, aws.region, aws.account_id))

@@ -1,12 +1,24 @@
-"""Console output: progress on stderr, results on stdout, tables with rich."""
+"""Console output: progress on stderr, results on stdout, tables with rich.
+
+Work in flight is shown on one board: a line per resource being created, updated, waited
+for or deleted, with its status and elapsed time. On a terminal the board is live (rich);
+elsewhere each change of status is printed once, as a plain line, so logs stay readable.
+Several threads may report at once (`mysfits up` runs independent parts side by side).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
+from rich.text import Text
 
 from .errors import MysfitsError
 
@@ -14,20 +26,29 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+class Interrupted(MysfitsError):
+    """The user asked to stop (Ctrl-C): waits end at once, nothing new is started."""
+
+
 def step(message: str) -> None:
-    err.print(f"[bold cyan]>[/] {message}")
+    err.print(f"[bold cyan]>[/] {message}", highlight=False)
 
 
 def done(message: str) -> None:
-    err.print(f"[green]✓[/] {message}")
+    err.print(f"[green]✓[/] {message}", highlight=False)
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]![/] {message}")
+    err.print(f"[yellow]![/] {message}", highlight=False)
 
 
 def fail(message: str) -> None:
-    err.print(f"[red]✗[/] {message}")
+    err.print(f"[red]✗[/] {message}", highlight=False)
+
+
+def plain(line: str) -> None:
+    """A line printed exactly as given (log lines of a training job)."""
+    err.print(line, markup=False, highlight=False)
 
 
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
@@ -39,41 +60,166 @@ def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> 
     out.print(grid)
 
 
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+# ---- the board ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Activity:
+    label: str
+    status: str = "starting"
+    detail: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class Board:
+    """Every activity in flight, drawn live on a terminal or as plain lines elsewhere."""
+
+    def __init__(self, console: Console = err):
+        self.console = console
+        self.lock = threading.RLock()
+        self.activities: list[Activity] = []
+        self.live: Live | None = None
+        self.cancelled = threading.Event()
+        self._local = threading.local()
+
+    # which activity this thread reports on
+    @property
+    def current(self) -> Activity | None:
+        return getattr(self._local, "activity", None)
+
+    @contextlib.contextmanager
+    def activity(self, label: str) -> Iterator[Activity]:
+        item = Activity(label)
+        previous = self.current
+        self._local.activity = item
+        with self.lock:
+            self.activities.append(item)
+            self._refresh()
+        try:
+            yield item
+        finally:
+            self._local.activity = previous
+            with self.lock:
+                self.activities.remove(item)
+                self._refresh()
+
+    def relabel(self, label: str) -> None:
+        item = self.current
+        if item is not None:
+            item.label = label
+
+    def update(self, status: str, detail: str | None = None, *, announce: bool = False) -> None:
+        """Change this thread's line; `announce` also prints the change where there is no live board."""
+        item = self.current
+        if item is None:
+            return
+        changed = (status, detail) != (item.status, item.detail)
+        item.status, item.detail = status, detail
+        if announce and changed and self.live is None and not self.console.is_terminal:
+            suffix = f" ({detail})" if detail else ""
+            self.console.print(f"  {item.label}: {status}{suffix}", highlight=False, markup=False)
+        with self.lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        if not self.console.is_terminal:
+            return
+        if self.activities and self.live is None:
+            self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True,
+                             get_renderable=self._render)
+            self.live.start()
+        elif not self.activities and self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def _render(self) -> Group:
+        width = self.console.width
+        lines = []
+        with self.lock:
+            for item in list(self.activities):
+                tail = f"  {item.status}  {clock(item.elapsed)}"
+                if item.detail:
+                    tail = f"  {item.status} ({item.detail})  {clock(item.elapsed)}"
+                room = max(10, width - 3 - len(tail))
+                label = item.label if len(item.label) <= room else item.label[: room - 1] + "…"
+                text = Text.assemble((label, "bold"), tail)
+                text.truncate(width - 3, overflow="ellipsis")
+                lines.append(Spinner("dots", text=text))
+        return Group(*lines)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Interrupted("interrupted")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking at once when the user interrupts."""
+        if self.cancelled.wait(seconds):
+            raise Interrupted("interrupted")
+
+
+board = Board()
+
+
+def activity(label: str):
+    return board.activity(label)
+
+
+def report(status: str, detail: str | None = None, *, announce: bool = False) -> None:
+    """The status of what this thread is doing, on its line of the board (printed too, when `announce`)."""
+    board.update(status, detail, announce=announce)
+
+
 def wait_for(
     label: str,
     read_status: Callable[[], tuple[str, str | None]],
     *,
     ready: set[str],
     failed: set[str] = frozenset(),
+    final: set[str] = frozenset(),
     timeout: float,
     interval: float,
     on_poll: Callable[[], None] | None = None,
 ) -> str:
-    """Poll until the status is in `ready`, with a live line: resource, status, elapsed time.
+    """Poll until the status is in `ready`, on a line of the board: resource, status, elapsed time.
 
-    `read_status` returns (status, detail); a status in `failed` raises with the detail.
+    `read_status` returns (status, detail); a status in `failed` raises with the detail; a status
+    in `final` ends the wait quietly (the caller tells what it means).
     """
     started = time.monotonic()
-    with err.status(f"{label}: starting") as spinner:
+    own_line = board.activity(label) if board.current is None else contextlib.nullcontext()
+    with own_line:
         while True:
+            board.check_cancelled()
             status, detail = read_status()
             elapsed = time.monotonic() - started
-            suffix = f" ({detail})" if detail else ""
-            spinner.update(f"{label}: [bold]{status}[/]{suffix}  {_clock(elapsed)}")
+            board.update(status, detail, announce=True)
             if on_poll:
                 on_poll()
             if status in ready:
-                done(f"{label}: {status} after {_clock(elapsed)}")
+                done(f"{label}: {status} after {clock(elapsed)}")
+                return status
+            if status in final:
                 return status
             if status in failed:
                 raise MysfitsError(f"{label} is {status}: {detail or 'no reason given'}")
             if elapsed > timeout:
-                raise MysfitsError(
-                    f"{label} still {status} after {_clock(elapsed)}; run the command again to keep waiting"
-                )
-            time.sleep(interval)
+                raise MysfitsError(f"{label} still {status} after {clock(elapsed)}; run the command again to keep waiting")
+            board.sleep(interval)
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
+def countdown(label: str, seconds: float, reason: str) -> None:
+    """Wait out a quota window on the board, showing the time left."""
+    deadline = time.monotonic() + seconds
+    with board.activity(label):
+        while (left := deadline - time.monotonic()) > 0:
+            board.update(f"{reason}: {left:.0f}s left")
+            board.sleep(min(1.0, left))

@@ -27,6 +27,7 @@ chance is 0.083).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import itertools
 import zlib
 from functools import lru_cache
@@ -160,6 +161,30 @@ def write_csv(rows: np.ndarray, path: str | Path) -> None:
     with opener(path) as out:
         for start in range(0, len(rows), 250_000):
             out.write(textio.format_int_rows(rows[start : start + 250_000]))
+
+
+def file_sha256(path: str | Path) -> str:
+    """The file's SHA-256: what identifies the data a training job was given."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise DataFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=2)
+def read_csv_cached(path: str, sha256: str) -> np.ndarray:
+    """`read_csv` once per file content: checked before anything is created, uploaded later in the same run."""
+    rows = read_csv(path)
+    if file_sha256(path) != sha256:
+        raise DataFileError(f"{path} changed while it was read: run the command again")
+    rows.setflags(write=False)
+    return rows
 
 
 def read_csv(path: str | Path) -> np.ndarray:

@@ -8,11 +8,15 @@ import time
 from typing import Any
 
 from .. import ui
-from ..aws import describe_or_none
-from ..engine import Context, Record, Resource
+from ..aws import describe_or_none, error_message, retry_after
+from ..engine import Context, Fix, Record, Resource
 from ..errors import MysfitsError
 
 STAGE = "prod"
+# DeleteRestApi: 1 request per 30 s per account (API Gateway quotas; cannot be raised)
+DELETE_QUOTA_SECONDS = 30.0
+DELETE_ATTEMPTS = 4
+LINK_RELEASE_SECONDS = 600
 
 
 def _paginate(client, operation: str, key: str, **kwargs) -> list[dict[str, Any]]:
@@ -23,7 +27,10 @@ def _paginate(client, operation: str, key: str, **kwargs) -> list[dict[str, Any]
 
 
 class VpcLink(Resource):
+    """The VPC link to the backend's NLB. Tagged at creation (the same call), so there is no tag to converge."""
+
     kind = "vpc-link"
+    id_is_name = False
 
     def __init__(self, key: str, name: str, target_arn: str):
         super().__init__(key, name)
@@ -31,7 +38,7 @@ class VpcLink(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         client = ctx.aws.client("apigateway")
-        live = describe_or_none(client.get_vpc_link, vpcLinkId=recorded["id"]) if recorded else None
+        live = describe_or_none(client.get_vpc_link, vpcLinkId=recorded["id"]) if recorded and recorded.get("id") else None
         if live is not None:
             return _link_record(live)
         for link in _paginate(client, "get_vpc_links", "items"):
@@ -61,32 +68,37 @@ class VpcLink(Resource):
         )
         return {**record, "status": "AVAILABLE"}
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
+    def replacement(self, ctx: Context, record: Record) -> str | None:
         if record.get("target") and record["target"] != self.target_arn:
-            ui.warn(
-                f"VPC link {self.name} targets {record['target']}, not {self.target_arn}; "
-                "a VPC link's target cannot change: run `mysfits teardown` and `mysfits up api` to move it"
-            )
+            return (f"it targets {record['target']}, not {self.target_arn}, and a VPC link's target cannot change: "
+                    "run `mysfits teardown` and `mysfits up api` to move it")
         return None
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         client = ctx.aws.client("apigateway")
-        deadline = time.monotonic() + 600
-        # A VPC link stays "in use" for a while after the API that used it is deleted.
+        deadline = time.monotonic() + LINK_RELEASE_SECONDS
+        # API Gateway lets go of a VPC link a while after the last API using it is deleted.
         while True:
             try:
                 client.delete_vpc_link(vpcLinkId=record["id"])
                 break
             except client.exceptions.BadRequestException as exc:
+                users = _apis_using_link(client, record["id"])
+                if users:
+                    raise MysfitsError(
+                        f"VPC link {record.get('name')} is used by REST API {', '.join(users)}: delete that API first"
+                    ) from exc
                 if time.monotonic() > deadline:
-                    raise MysfitsError(f"VPC link {record['id']} is still in use: {exc}") from exc
-                time.sleep(max(ctx.settings.poll_seconds, 1.0) * 3)
+                    raise MysfitsError(f"VPC link {record.get('name')} is still in use: {error_message(exc)}") from exc
+                ui.report("in use", "API Gateway has not let go of it yet")
+                ui.board.sleep(max(ctx.settings.poll_seconds, 1.0) * 3)
         ui.wait_for(
             f"VPC link {record.get('name')} deletion",
             lambda: (_link_status_or_gone(client, record["id"]), None),
             ready={"GONE"}, failed={"FAILED"}, timeout=900, interval=ctx.settings.poll_seconds,
         )
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -102,6 +114,18 @@ class VpcLink(Resource):
             if link.get("status") != "DELETING"
             and (link["name"] == ctx.settings.name("api-vpc-link") or ctx.settings.is_ours(link.get("tags")))
         ]
+
+
+def _apis_using_link(client, link_id: str) -> list[str]:
+    """The REST APIs (by name) with an integration through this VPC link, as far as API Gateway tells."""
+    users = []
+    for api in _paginate(client, "get_rest_apis", "items"):
+        for resource in _paginate(client, "get_resources", "items", restApiId=api["id"], embed=["methods"]):
+            methods = resource.get("resourceMethods") or {}
+            if any((m.get("methodIntegration") or {}).get("connectionId") == link_id for m in methods.values()):
+                users.append(api["name"])
+                break
+    return users
 
 
 def _link_status_or_gone(client, link_id: str) -> str:
@@ -130,6 +154,7 @@ class RestApi(Resource):
     """
 
     kind = "rest-api"
+    id_is_name = False
 
     def __init__(self, key: str, name: str, document: dict[str, Any]):
         super().__init__(key, name)
@@ -138,8 +163,8 @@ class RestApi(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         client = ctx.aws.client("apigateway")
-        if recorded and describe_or_none(client.get_rest_api, restApiId=recorded["id"]) is not None:
-            return {**recorded}
+        if recorded and recorded.get("id") and describe_or_none(client.get_rest_api, restApiId=recorded["id"]):
+            return {k: v for k, v in recorded.items() if k in ("id", "name", "document_sha256", "deployment", "stage")}
         matches = [api for api in _paginate(client, "get_rest_apis", "items") if api["name"] == self.name]
         if len(matches) > 1:
             ids = ", ".join(api["id"] for api in matches)
@@ -155,30 +180,47 @@ class RestApi(Resource):
         )
         return {"id": api["id"], "name": self.name}
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
         client = ctx.aws.client("apigateway")
-        changed = record.get("document_sha256") != self.digest
-        if not changed and _stage_exists(client, record["id"]):
-            return None
-        if changed:
-            ui.step(f"Defining REST API {self.name} from its OpenAPI document")
-            try:
-                client.put_rest_api(
-                    restApiId=record["id"], mode="overwrite", failOnWarnings=True,
-                    body=json.dumps(self.document).encode(),
-                )
-            except client.exceptions.BadRequestException as exc:
-                raise MysfitsError(f"API Gateway refused the document for {self.name}: {exc}") from exc
-        deployment = client.create_deployment(
+        if record.get("document_sha256") != self.digest:
+            return {"definition": lambda: self._define(ctx, record)}
+        if not _stage_exists(client, record["id"]):
+            return {"deployment": lambda: self._deploy(ctx, record)}
+        return {}
+
+    def _define(self, ctx: Context, record: Record) -> Record:
+        client = ctx.aws.client("apigateway")
+        ui.step(f"Defining REST API {self.name} from its OpenAPI document")
+        try:
+            client.put_rest_api(
+                restApiId=record["id"], mode="overwrite", failOnWarnings=True, body=json.dumps(self.document).encode(),
+            )
+        except client.exceptions.BadRequestException as exc:
+            raise MysfitsError(f"API Gateway refused the document for {self.name}: {error_message(exc)}") from exc
+        return self._deploy(ctx, record)
+
+    def _deploy(self, ctx: Context, record: Record) -> Record:
+        deployment = ctx.aws.client("apigateway").create_deployment(
             restApiId=record["id"], stageName=STAGE, description=f"mysfits {self.digest[:12]}"
         )
         ui.done(f"Deployed {self.name} to stage {STAGE}")
         # Recorded only once deployed, so an interrupted run deploys on the next one.
-        return {**record, "document_sha256": self.digest, "deployment": deployment["id"], "stage": STAGE}
+        return {"document_sha256": self.digest, "deployment": deployment["id"], "stage": STAGE}
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
-        ctx.aws.client("apigateway").delete_rest_api(restApiId=record["id"])
+    def delete(cls, ctx: Context, record: Record) -> str | None:
+        """DeleteRestApi is limited to one request every 30 seconds per account: wait out the window when told."""
+        client = ctx.aws.client("apigateway")
+        for attempt in range(DELETE_ATTEMPTS):
+            try:
+                client.delete_rest_api(restApiId=record["id"])
+                return None
+            except client.exceptions.TooManyRequestsException as exc:
+                if attempt == DELETE_ATTEMPTS - 1:
+                    raise
+                ui.countdown(f"rest-api {record.get('name')}", retry_after(exc, DELETE_QUOTA_SECONDS),
+                             "DeleteRestApi quota (1 per 30 s per account)")
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:

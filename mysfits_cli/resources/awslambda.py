@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from functools import partial
+from typing import Any
 
 from ..aws import describe_or_none
-from ..engine import Context, Record, Resource
+from ..engine import Context, Fix, Record, Resource, fix
+from .iam import retry_until_role_usable
 from ..lambda_package import HANDLER, package_sha256
 
 RUNTIME = "python3.13"
@@ -22,17 +24,32 @@ class LogGroup(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         group = _log_group(ctx, self.name)
-        return {"id": self.name, "arn": group["arn"], "name": self.name} if group else None
+        if group is None:
+            return None
+        return {"id": self.name, "arn": group["arn"], "name": self.name, "retention": group.get("retentionInDays")}
 
     def create(self, ctx: Context) -> Record:
-        logs = ctx.aws.client("logs")
-        logs.create_log_group(logGroupName=self.name, tags=ctx.settings.tags())
-        logs.put_retention_policy(logGroupName=self.name, retentionInDays=LOG_RETENTION_DAYS)
+        ctx.aws.client("logs").create_log_group(logGroupName=self.name, tags=ctx.settings.tags())
         return self.lookup(ctx, None) or {"id": self.name, "name": self.name}
 
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
+        logs = ctx.aws.client("logs")
+        fixes: dict[str, Fix] = {}
+        if record.get("retention") != LOG_RETENTION_DAYS:
+            def set_retention() -> Record:
+                logs.put_retention_policy(logGroupName=self.name, retentionInDays=LOG_RETENTION_DAYS)
+                return {"retention": LOG_RETENTION_DAYS}
+
+            fixes["retention"] = set_retention
+        arn = record["arn"].removesuffix(":*")
+        if not ctx.settings.is_ours(logs.list_tags_for_resource(resourceArn=arn).get("tags")):
+            fixes["tags"] = fix(logs.tag_resource, resourceArn=arn, tags=ctx.settings.tags())
+        return fixes
+
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("logs").delete_log_group(logGroupName=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -55,14 +72,13 @@ class Function(Resource):
 
     def __init__(
         self, key: str, name: str, *, role_arn: str, package: bytes, environment: dict[str, str],
-        description: str, create_retry: Callable[[Callable[[], Any]], Any],
+        description: str,
     ):
         super().__init__(key, name)
         self.role_arn = role_arn
         self.package = package
         self.environment = environment
         self.description = description
-        self.create_retry = create_retry
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         config = _configuration(ctx, self.name)
@@ -70,7 +86,7 @@ class Function(Resource):
 
     def create(self, ctx: Context) -> Record:
         client = ctx.aws.client("lambda")
-        created = self.create_retry(lambda: client.create_function(
+        created = retry_until_role_usable(lambda: client.create_function(
             FunctionName=self.name,
             Runtime=RUNTIME,
             Role=self.role_arn,
@@ -88,29 +104,37 @@ class Function(Resource):
         _wait(ctx, "function_active_v2", record["id"])
         return record
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
-        client = ctx.aws.client("lambda")
-        changed = False
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
+        fixes: dict[str, Fix] = {}
         if record.get("code_sha256") != package_sha256(self.package):
-            client.update_function_code(FunctionName=self.name, ZipFile=self.package)
-            _wait(ctx, "function_updated_v2", self.name)
-            changed = True
-        wanted = {
+            fixes["code"] = partial(self._update_code, ctx)
+        if {k: record.get("config", {}).get(k) for k in self._wanted()} != self._wanted():
+            fixes["configuration"] = partial(self._update_configuration, ctx)
+        return fixes
+
+    def _wanted(self) -> dict[str, Any]:
+        return {
             "Runtime": RUNTIME, "Role": self.role_arn, "Handler": HANDLER, "Timeout": TIMEOUT_SECONDS,
             "MemorySize": MEMORY_MB, "Environment": self.environment, "Description": self.description,
         }
-        if {k: record.get("config", {}).get(k) for k in wanted} != wanted:
-            wanted["Environment"] = {"Variables": self.environment}
-            self.create_retry(lambda: client.update_function_configuration(FunctionName=self.name, **wanted))
-            _wait(ctx, "function_updated_v2", self.name)
-            changed = True
-        if not changed:
-            return None
+
+    def _update_code(self, ctx: Context) -> Record:
+        client = ctx.aws.client("lambda")
+        client.update_function_code(FunctionName=self.name, ZipFile=self.package)
+        _wait(ctx, "function_updated_v2", self.name)
+        return _function_record(client.get_function(FunctionName=self.name)["Configuration"])
+
+    def _update_configuration(self, ctx: Context) -> Record:
+        client = ctx.aws.client("lambda")
+        wanted = {**self._wanted(), "Environment": {"Variables": self.environment}}
+        retry_until_role_usable(lambda: client.update_function_configuration(FunctionName=self.name, **wanted))
+        _wait(ctx, "function_updated_v2", self.name)
         return _function_record(client.get_function(FunctionName=self.name)["Configuration"])
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("lambda").delete_function(FunctionName=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -181,15 +205,20 @@ class InvokePermission(Resource):
         )
         return {"id": self.name, "name": self.name, "function": self.function_name, "source_arn": self.source_arn}
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
         if record.get("source_arn") == self.source_arn:
-            return None
-        ctx.aws.client("lambda").remove_permission(FunctionName=self.function_name, StatementId=self.name)
-        return self.create(ctx)
+            return {}
+
+        def replace_statement() -> Record:
+            ctx.aws.client("lambda").remove_permission(FunctionName=self.function_name, StatementId=self.name)
+            return self.create(ctx)
+
+        return {"source": replace_statement}
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("lambda").remove_permission(FunctionName=record["function"], StatementId=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:

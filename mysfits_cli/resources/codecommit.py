@@ -25,8 +25,9 @@ class Repository(Resource):
         return _record(metadata)
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("codecommit").delete_repository(repositoryName=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:

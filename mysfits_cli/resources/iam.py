@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar
 
 from .. import ui
 from ..aws import describe_or_none, error_code
-from ..engine import Context, Record, Resource
+from ..engine import Context, Fix, Record, Resource, fix
 
 T = TypeVar("T")
 
@@ -55,22 +55,23 @@ class Role(Resource):
         )["Role"]
         return _role_record(role)
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
         client = ctx.aws.client("iam")
+        fixes: dict[str, Fix] = {}
         role = client.get_role(RoleName=self.name)["Role"]  # lookup's copy is not kept: records hold no documents
         if not _same_document(role["AssumeRolePolicyDocument"], trust_policy(self.service)):
-            ui.step(f"Updating who may assume {self.name}")
-            client.update_assume_role_policy(RoleName=self.name, PolicyDocument=json.dumps(trust_policy(self.service)))
+            fixes["trust policy"] = fix(client.update_assume_role_policy, RoleName=self.name,
+                                        PolicyDocument=json.dumps(trust_policy(self.service)))
         live = describe_or_none(client.get_role_policy, RoleName=self.name, PolicyName=self.policy_name)
         if live is None or not _same_document(live["PolicyDocument"], self.policy):
-            ui.step(f"Putting policy {self.policy_name}")
-            client.put_role_policy(
-                RoleName=self.name, PolicyName=self.policy_name, PolicyDocument=json.dumps(self.policy)
-            )
-        return None
+            fixes["policy"] = fix(client.put_role_policy, RoleName=self.name, PolicyName=self.policy_name,
+                                  PolicyDocument=json.dumps(self.policy))
+        if not ctx.settings.is_ours(role.get("Tags") or client.list_role_tags(RoleName=self.name)["Tags"]):
+            fixes["tags"] = fix(client.tag_role, RoleName=self.name, Tags=ctx.settings.tag_list())
+        return fixes
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         client = ctx.aws.client("iam")
         name = record["id"]
         for page in client.get_paginator("list_role_policies").paginate(RoleName=name):
@@ -80,6 +81,7 @@ class Role(Resource):
             for policy in page["AttachedPolicies"]:
                 client.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
         client.delete_role(RoleName=name)
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -110,27 +112,37 @@ def _has_stack_tag(ctx: Context, client, role_name: str) -> bool:
     return ctx.settings.is_ours(client.list_role_tags(RoleName=role_name)["Tags"])
 
 
-def settling_error(code: str, *fragments: str) -> Callable[[Exception], bool]:
-    """A predicate: AWS answered `code` with one of `fragments` in the message (case-insensitive)."""
-    lowered = [f.lower() for f in fragments]
+# How AWS services refuse a role IAM has not spread to them yet (SageMaker's CreateNotebookInstance
+# and CreateModel, CreateTrainingJob, a training job's FailureReason, Lambda's CreateFunction).
+_SETTLING_CODES = {"ValidationException", "InvalidParameterValueException"}
+_SETTLING_FRAGMENTS = (
+    "could not assume role",
+    "unable to assume",
+    "ensure that the role exists",
+    "cannot be assumed",
+)
 
-    def matches(exc: Exception) -> bool:
-        return error_code(exc) == code and any(f in str(exc).lower() for f in lowered)
 
-    return matches
+def is_role_settling_message(message: str) -> bool:
+    lowered = message.lower()
+    return any(fragment in lowered for fragment in _SETTLING_FRAGMENTS)
+
+
+def is_role_settling(exc: Exception) -> bool:
+    """AWS refused a role because IAM has not spread it yet (rather than because it is wrong)."""
+    return error_code(exc) in _SETTLING_CODES and is_role_settling_message(str(exc))
 
 
 def retry_until_role_usable(
     call: Callable[[], T],
-    is_settling_error: Callable[[Exception], bool],
     *,
     timeout: float = ROLE_SETTLING_SECONDS,
     first_delay: float = 1.0,
 ) -> T:
     """Run `call`, retrying with backoff while AWS refuses a role that IAM has not spread yet.
 
-    A role is refused for seconds after it is created or its policy changes; the service
-    says so with an error `is_settling_error` recognises. Any other error is raised at once.
+    A role is refused for seconds after it is created or its policy changes; any other error is
+    raised at once, and so is the settling error once `timeout` has passed.
     """
     deadline = time.monotonic() + timeout
     delay = first_delay
@@ -139,10 +151,11 @@ def retry_until_role_usable(
         try:
             return call()
         except Exception as exc:
-            if not is_settling_error(exc) or time.monotonic() + delay > deadline:
+            if not is_role_settling(exc) or time.monotonic() + delay > deadline:
                 raise
             if not told:
                 ui.step("Waiting for IAM to make the new role usable")
+                ui.report("waiting for IAM", "a new role takes a few seconds to reach every service")
                 told = True
-            time.sleep(delay)
+            ui.board.sleep(delay)
             delay = min(delay * 2, 10.0)

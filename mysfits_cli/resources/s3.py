@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from .. import ui
 from ..aws import describe_or_none, error_code
-from ..engine import Context, Record, Resource
+from ..engine import Context, Fix, Record, Resource, fix, is_pending
 from ..errors import MysfitsError
 
 
@@ -16,44 +17,54 @@ def default_bucket(ctx: Context) -> str:
     return f"sagemaker-{ctx.aws.region}-{ctx.aws.account_id}"
 
 
+PRIVATE = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+
+
 class Bucket(Resource):
-    """A bucket; `created` in its record says mysfits made it (told by the stack tag it puts on it)."""
+    """A bucket; `created` in its record says mysfits made it (told by the stack tag it carries, or by the intent)."""
 
     kind = "s3-bucket"
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         if not _bucket_exists(ctx, self.name):
             return None
-        created = bool(recorded and recorded.get("created")) or _carries_stack_tag(ctx, self.name)
+        # a pending intent means the bucket did not exist when this stack went to create it
+        created = bool(recorded and (recorded.get("created") or is_pending(recorded))) or _carries_stack_tag(ctx, self.name)
         return {"id": self.name, "name": self.name, "created": created}
 
     def create(self, ctx: Context) -> Record:
-        client = ctx.aws.client("s3")
         params: dict[str, Any] = {"Bucket": self.name}
         if ctx.aws.region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": ctx.aws.region}
-        client.create_bucket(**params)
-        client.put_public_access_block(
-            Bucket=self.name,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
-            },
-        )
-        client.put_bucket_tagging(
-            Bucket=self.name, Tagging={"TagSet": ctx.settings.tag_list()}
-        )
+        ctx.aws.client("s3").create_bucket(**params)
         return {"id": self.name, "name": self.name, "created": True}
 
-    @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
+        """A bucket mysfits made is private and tagged; someone else's bucket is used as it is."""
         if not record.get("created"):
-            return  # not ours: forget it, never delete it
+            return {}
+        client = ctx.aws.client("s3")
+        fixes: dict[str, Fix] = {}
+        if _public_access_block(ctx, self.name) != PRIVATE:
+            fixes["public access block"] = fix(
+                client.put_public_access_block, Bucket=self.name, PublicAccessBlockConfiguration=PRIVATE
+            )
+        tags = bucket_tags(ctx, self.name)
+        if not ctx.settings.is_ours(tags):
+            kept = [t for t in tags if t["Key"] not in ctx.settings.tags()]
+            fixes["tags"] = fix(client.put_bucket_tagging, Bucket=self.name,
+                                Tagging={"TagSet": kept + ctx.settings.tag_list()})
+        return fixes
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> str | None:
+        if not record.get("created"):
+            return "Left {label} in place: mysfits did not create it"
         client = ctx.aws.client("s3")
         if client.list_objects_v2(Bucket=record["id"], MaxKeys=1).get("KeyCount", 0):
-            ui.warn(f"Kept bucket {record['id']}: it holds objects mysfits did not upload")
-            return
+            return "Left {label} in place: it holds objects mysfits did not upload"
         client.delete_bucket(Bucket=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -67,6 +78,15 @@ class Bucket(Resource):
         if _bucket_exists(ctx, name) and _carries_stack_tag(ctx, name):
             return [{"id": name, "name": name, "created": True, "kind": cls.kind}]
         return []
+
+
+def _public_access_block(ctx: Context, name: str) -> dict[str, bool] | None:
+    try:
+        return ctx.aws.client("s3").get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    except Exception as exc:
+        if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
+            return None
+        raise
 
 
 def _bucket_exists(ctx: Context, name: str) -> bool:
@@ -97,55 +117,71 @@ def _carries_stack_tag(ctx: Context, name: str) -> bool:
 
 
 class DataPrefix(Resource):
-    """Objects under `s3://bucket/prefix`: uploaded from `objects` (name → bytes), or written by SageMaker (None).
+    """Objects under prefixes of a bucket: uploaded from `objects`, or written by SageMaker (`objects` None).
 
-    An object is uploaded only when the bytes differ from what is there (its ETag is the
-    MD5 of a single-part upload; under SSE-KMS it is not, and the object is simply uploaded again), and objects under the prefix that are no longer wanted are removed.
+    `source` says what the objects are (the data set and its encoding); `objects()` makes them
+    (key under the bucket → bytes) only when they have to be uploaded. Recorded with the ETag of
+    each object, so a re-run with the same source whose objects are untouched reads nothing
+    and uploads nothing. An upload sends only the objects whose bytes differ (a single-part
+    upload's ETag is its MD5; under SSE-KMS it is not, and the object is simply sent again) and
+    removes objects under the prefixes that are no longer wanted.
     """
 
     kind = "s3-data"
 
-    def __init__(self, key: str, bucket: str, prefix: str, objects: dict[str, bytes] | None):
-        super().__init__(key, f"s3://{bucket}/{prefix}")
+    def __init__(self, key: str, bucket: str, prefixes: list[str],
+                 objects: Callable[[], dict[str, bytes]] | None, source: Record | None = None):
+        super().__init__(key, f"s3://{bucket}/{prefixes[0]}")
         self.bucket = bucket
-        self.prefix = prefix
+        self.prefixes = prefixes
         self.objects = objects
+        self.source = source
 
-    def _record(self) -> Record:
-        return {"id": self.name, "name": self.name, "bucket": self.bucket, "prefix": self.prefix}
+    def _record(self, **extra: Any) -> Record:
+        return {"id": self.name, "name": self.name, "bucket": self.bucket, "prefixes": self.prefixes, **extra}
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
-        if recorded or _list(ctx, self.bucket, self.prefix) or self.objects is None:
-            return self._record()
-        return None
+        known = recorded and not is_pending(recorded)
+        if not known and self.objects is not None and not _list_all(ctx, self.bucket, self.prefixes):
+            return None
+        kept = {k: recorded[k] for k in ("source", "etags") if known and k in recorded}
+        return self._record(**kept)
 
     def create(self, ctx: Context) -> Record:
-        self._upload(ctx, {})
-        return self._record()
+        return self._record(**self._upload(ctx))
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
-        if self.objects is not None:
-            live = {item["Key"]: item["ETag"].strip('"') for item in _list(ctx, self.bucket, self.prefix)}
-            self._upload(ctx, live)
-        return None
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
+        if self.objects is None:
+            return {}
+        live = {item["Key"]: item["ETag"].strip('"') for item in _list_all(ctx, self.bucket, self.prefixes)}
+        if record.get("source") == self.source and record.get("etags") == live:
+            return {}
+        return {"objects": partial(self._upload, ctx, live)}
 
-    def _upload(self, ctx: Context, live: dict[str, str]) -> None:
+    def _upload(self, ctx: Context, live: dict[str, str] | None = None) -> Record:
         client = ctx.aws.client("s3")
-        wanted = {self.prefix + name: body for name, body in (self.objects or {}).items()}
+        live = live or {}
+        wanted = self.objects() if self.objects else {}
+        etags = {}
         for key, body in wanted.items():
-            if live.get(key) != hashlib.md5(body).hexdigest():
+            etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+            if live.get(key) != etag:
                 ui.step(f"Uploading s3://{self.bucket}/{key} ({len(body):,} bytes)")
-                client.put_object(Bucket=self.bucket, Key=key, Body=body)
+                etag = client.put_object(Bucket=self.bucket, Key=key, Body=body)["ETag"].strip('"')
+            etags[key] = etag
         _delete_keys(ctx, self.bucket, [key for key in live if key not in wanted])
+        return {"source": self.source, "etags": etags}
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
-        items = describe_or_none(_list, ctx=ctx, bucket=record["bucket"], prefix=record["prefix"])
+    def delete(cls, ctx: Context, record: Record) -> str | None:
+        prefixes = _prefixes(record)
+        items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=prefixes)
         _delete_keys(ctx, record["bucket"], [item["Key"] for item in items or []])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        items = describe_or_none(_list, ctx=ctx, bucket=record["bucket"], prefix=record["prefix"])
+        items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=_prefixes(record))
         if not items:
             return None
         return f"{len(items)} object{'s' if len(items) > 1 else ''}, {sum(i['Size'] for i in items):,} bytes"
@@ -158,8 +194,21 @@ class DataPrefix(Resource):
         found = []
         for prefix in data_prefixes(ctx):
             if _list(ctx, bucket, prefix):
-                found.append({**DataPrefix("", bucket, prefix, None)._record(), "kind": cls.kind})
+                found.append({**DataPrefix("", bucket, [prefix], None)._record(), "kind": cls.kind})
         return found
+
+
+    @classmethod
+    def identities(cls, record: Record) -> set[str]:
+        return {f"s3://{record['bucket']}/{prefix}" for prefix in _prefixes(record)}
+
+
+def _prefixes(record: Record) -> list[str]:
+    return record.get("prefixes") or [record["prefix"]]  # state files of version 1 kept one prefix per record
+
+
+def _list_all(ctx: Context, bucket: str, prefixes: list[str]) -> list[dict[str, Any]]:
+    return [item for prefix in prefixes for item in _list(ctx, bucket, prefix)]
 
 
 def data_prefixes(ctx: Context) -> list[str]:

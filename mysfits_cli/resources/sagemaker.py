@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from .. import ui
 from ..aws import describe_or_none
-from ..engine import Context, Record, Resource
-from .iam import retry_until_role_usable, settling_error
-
-# What SageMaker answers while a new role has not reached it yet.
-ROLE_SETTLING = settling_error("ValidationException", "could not assume role", "unable to assume")
+from ..engine import Context, Fix, Record, Resource
+from ..errors import MysfitsError
+from .iam import retry_until_role_usable
 
 NOTEBOOK_TIMEOUT = 1200
 ENDPOINT_TIMEOUT = 1800
@@ -60,7 +59,6 @@ class NotebookInstance(Resource):
                 NotebookInstanceName=self.name, InstanceType=self.instance_type,
                 RoleArn=self.role_arn, Tags=ctx.settings.tag_list(),
             ),
-            ROLE_SETTLING,
         )
         return _notebook_record(client.describe_notebook_instance(NotebookInstanceName=self.name))
 
@@ -74,16 +72,14 @@ class NotebookInstance(Resource):
             _wait_notebook(ctx, self.name, label, ready={"InService"})
         return _notebook_record(client.describe_notebook_instance(NotebookInstanceName=self.name))
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
+    def replacement(self, ctx: Context, record: Record) -> str | None:
         if record.get("instance_type") != self.instance_type:
-            ui.warn(
-                f"Notebook instance {self.name} runs on {record.get('instance_type')}, not {self.instance_type}; "
-                "stop it and change its type in the SageMaker console, or delete it and run `mysfits up notebook` again"
-            )
+            return (f"it runs on {record.get('instance_type')}, not {self.instance_type}; stop it and change its type "
+                    "in the SageMaker console, or delete it and run `mysfits up notebook` again")
         return None
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         """Stop it (a running notebook instance cannot be deleted), then delete it and wait until it is gone."""
         client = ctx.aws.client("sagemaker")
         name = record["id"]
@@ -95,6 +91,7 @@ class NotebookInstance(Resource):
         if status in {"Stopped", "Failed"}:
             client.delete_notebook_instance(NotebookInstanceName=name)
         _wait_notebook(ctx, name, f"{label} deletion", ready={"GONE"})
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -158,18 +155,24 @@ class TrainingJob(Resource):
     def create(self, ctx: Context) -> Record:
         client = ctx.aws.client("sagemaker")
         request = {**self.request, "TrainingJobName": self.name, "Tags": ctx.settings.tag_list()}
-        retry_until_role_usable(lambda: client.create_training_job(**request), ROLE_SETTLING)
+        retry_until_role_usable(lambda: client.create_training_job(**request))
         return {**self.facts, **training_job_record(client.describe_training_job(TrainingJobName=self.name))}
 
     def wait(self, ctx: Context, record: Record) -> Record:
         return self.follow(ctx, record) if self.follow else record
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
+        """A running job is stopped; a finished one cannot be deleted (and costs nothing), so it is only forgotten."""
         client = ctx.aws.client("sagemaker")
         described = describe_or_none(client.describe_training_job, TrainingJobName=record["id"])
-        if described and described["TrainingJobStatus"] == "InProgress":
+        if described is None:
+            return "{label} was already gone"
+        if described["TrainingJobStatus"] == "InProgress":
             client.stop_training_job(TrainingJobName=record["id"])
+            return "Stopped {label}"
+        return (f"Forgot {{label}}: {described['TrainingJobStatus'].lower()} jobs stay in SageMaker's history "
+                "(they cannot be deleted, and cost nothing)")
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -222,13 +225,13 @@ class Model(Resource):
                 ExecutionRoleArn=self.role_arn,
                 Tags=ctx.settings.tag_list(),
             ),
-            ROLE_SETTLING,
         )
         return {"id": self.name, "arn": created["ModelArn"], "artifact": self.artifact}
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("sagemaker").delete_model(ModelName=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -273,8 +276,9 @@ class EndpointConfig(Resource):
         }
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("sagemaker").delete_endpoint_config(EndpointConfigName=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -288,7 +292,11 @@ class EndpointConfig(Resource):
 
 
 class Endpoint(Resource):
-    """The endpoint; pointing it at another config updates it in place (UpdateEndpoint), with no downtime."""
+    """The endpoint; pointing it at another config updates it in place (UpdateEndpoint), with no downtime.
+
+    An update that fails rolls back: the endpoint returns to InService on its old config with
+    a FailureReason. That is a failure here too, and the old config and model keep serving.
+    """
 
     kind = "endpoint"
 
@@ -308,25 +316,38 @@ class Endpoint(Resource):
         return _endpoint_record(client.describe_endpoint(EndpointName=self.name))
 
     def wait(self, ctx: Context, record: Record) -> Record:
-        _wait_endpoint(ctx, self.name)
-        return _endpoint_record(ctx.aws.client("sagemaker").describe_endpoint(EndpointName=self.name))
+        return _wait_endpoint(ctx, self.name)
 
-    def converge(self, ctx: Context, record: Record) -> Record | None:
+    def drift(self, ctx: Context, record: Record) -> dict[str, Fix]:
         if record.get("config") == self.config_name:
-            return None
+            return {}
+        return {"config": partial(self._update, ctx)}
+
+    def _update(self, ctx: Context) -> Record:
         ui.step(f"Updating endpoint {self.name} to {self.config_name} (the old config serves until the new one is ready)")
-        client = ctx.aws.client("sagemaker")
-        client.update_endpoint(EndpointName=self.name, EndpointConfigName=self.config_name)
-        _wait_endpoint(ctx, self.name)
-        return _endpoint_record(client.describe_endpoint(EndpointName=self.name))
+        ctx.aws.client("sagemaker").update_endpoint(EndpointName=self.name, EndpointConfigName=self.config_name)
+        record = _wait_endpoint(ctx, self.name)
+        if record["config"] != self.config_name:
+            raise MysfitsError(
+                f"Endpoint {self.name} could not switch to {self.config_name} and rolled back to {record['config']}, "
+                f"which still serves: {record.get('failure') or 'no reason given'}"
+            )
+        return record
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         ctx.aws.client("sagemaker").delete_endpoint(EndpointName=record["id"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        return _status_or_gone(ctx, "describe_endpoint", "EndpointStatus", EndpointName=record["id"])
+        described = _describe_endpoint(ctx, record["id"])
+        if described is None:
+            return None
+        status = described["EndpointStatus"]
+        if described.get("FailureReason") and status == "InService":
+            return f"InService (last update failed: {described['FailureReason']})"
+        return status
 
     @classmethod
     def leftovers(cls, ctx: Context) -> list[Record]:
@@ -334,27 +355,38 @@ class Endpoint(Resource):
         return _tagged_leftovers(ctx, cls.kind, "list_endpoints", "Endpoints", "Endpoint", "knn-")
 
 
+# Statuses an endpoint does not leave by itself (SageMaker's DescribeEndpoint).
+ENDPOINT_FINAL_FAILURES = {"Failed", "OutOfService", "UpdateRollbackFailed"}
+
+
 def _describe_endpoint(ctx: Context, name: str) -> dict[str, Any] | None:
     return describe_or_none(ctx.aws.client("sagemaker").describe_endpoint, EndpointName=name)
 
 
-def _wait_endpoint(ctx: Context, name: str) -> None:
+def _wait_endpoint(ctx: Context, name: str) -> Record:
+    latest: dict[str, Any] = {}
+
     def read() -> tuple[str, str | None]:
         described = _describe_endpoint(ctx, name)
         if described is None:
             return "GONE", "deleted while waiting"
+        latest.update(described)
         return described["EndpointStatus"], described.get("FailureReason")
 
     ui.wait_for(
-        f"Endpoint {name}", read, ready={"InService"}, failed={"Failed", "GONE"},
+        f"Endpoint {name}", read, ready={"InService"}, failed=ENDPOINT_FINAL_FAILURES | {"GONE"},
         timeout=ENDPOINT_TIMEOUT, interval=ctx.settings.poll_seconds,
     )
+    return _endpoint_record(latest)
 
 
 def _endpoint_record(described: dict[str, Any]) -> Record:
-    return {
+    record = {
         "id": described["EndpointName"],
         "name": described["EndpointName"],
         "arn": described["EndpointArn"],
         "config": described["EndpointConfigName"],
     }
+    if described.get("FailureReason"):
+        record["failure"] = described["FailureReason"]
+    return record

@@ -50,15 +50,16 @@ class WebPage(Resource):
         )
 
     @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
+    def delete(cls, ctx: Context, record: Record) -> str | None:
         s3 = ctx.aws.client("s3")
         if record.get("kept_previous"):
             previous = record["key"] + PREVIOUS_SUFFIX
             s3.copy_object(Bucket=record["bucket"], Key=record["key"],
                            CopySource={"Bucket": record["bucket"], "Key": previous})
             s3.delete_object(Bucket=record["bucket"], Key=previous)
-        else:
-            s3.delete_object(Bucket=record["bucket"], Key=record["key"])
+            return "Put back the page that was there before {label}"
+        s3.delete_object(Bucket=record["bucket"], Key=record["key"])
+        return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:

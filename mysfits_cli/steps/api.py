@@ -1,46 +1,55 @@
-"""`mysfits up api`: the VPC link to the backend's NLB and the Mysfits REST API."""
+"""The Mysfits REST API: the VPC link to the backend's NLB and the API defined by its OpenAPI document."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .. import ui
-from ..discovery import find_nlb, find_user_pool
-from ..engine import Context, ensure
+from ..discovery import LoadBalancer, find_nlb, find_user_pool
+from ..engine import Context, Record
+from ..graph import Run
 from ..render import render_openapi
 from ..resources.apigateway import RestApi, VpcLink
 from ..urls import api_base_url
 
 TEMPLATE = "swagger/mysfits-api.json.j2"
+API_URL_OUTPUT = "mysfits_api_url"
+
+
+def document_for(api_name: str, partition: str, region: str, account_id: str, nlb_dns: str, vpc_link_id: str,
+                 user_pool_id: str | None) -> dict[str, Any]:
+    return render_openapi(TEMPLATE, api_name=api_name, nlb_dns=nlb_dns, vpc_link_id=vpc_link_id,
+                          user_pool_id=user_pool_id, partition=partition, region=region, account_id=account_id)
 
 
 def render_document(ctx: Context, nlb_dns: str, vpc_link_id: str, user_pool_id: str | None) -> dict[str, Any]:
-    return render_openapi(
-        TEMPLATE,
-        api_name=ctx.settings.name("api"),
-        nlb_dns=nlb_dns,
-        vpc_link_id=vpc_link_id,
-        user_pool_id=user_pool_id,
-        partition=ctx.aws.partition,
-        region=ctx.aws.region,
-        account_id=ctx.aws.account_id,
-    )
+    return document_for(ctx.settings.name("api"), ctx.aws.partition, ctx.aws.region, ctx.aws.account_id,
+                        nlb_dns, vpc_link_id, user_pool_id)
 
 
-def resolve_user_pool(ctx: Context, user_pool_id: str | None, no_auth: bool) -> str | None:
-    if no_auth:
-        ui.warn("--no-auth: like and adopt are published without the Cognito authorizer; anyone can call them")
+def backend(run: Run) -> LoadBalancer:
+    balancer = find_nlb(run.ctx, run.options.nlb)
+    ui.report("found", balancer.name)
+    return balancer
+
+
+def user_pool(run: Run) -> str | None:
+    if run.options.no_auth:
+        if not run.planning:
+            ui.warn("--no-auth: like and adopt are published without the Cognito authorizer; anyone can call them")
         return None
-    return find_user_pool(ctx, user_pool_id)
+    return find_user_pool(run.ctx, run.options.user_pool_id)
 
 
-def up_api(ctx: Context, nlb: str | None, user_pool_id: str | None, no_auth: bool) -> str:
-    balancer = find_nlb(ctx, nlb)
-    pool = resolve_user_pool(ctx, user_pool_id, no_auth)
-    ui.step(f"Backend load balancer: {balancer.name} ({balancer.dns_name})")
-    link = ensure(ctx, VpcLink("api.vpc-link", ctx.settings.name("api-vpc-link"), balancer.arn))
-    document = render_document(ctx, balancer.dns_name, link["id"], pool)
-    api = ensure(ctx, RestApi("api.rest-api", ctx.settings.name("api"), document))
-    base = api_base_url(ctx, api["id"])
-    ctx.state.set_output("mysfits_api_url", base)
-    return f"{base}/mysfits"
+def vpc_link(run: Run) -> VpcLink:
+    return VpcLink("api.vpc-link", run.ctx.settings.name("api-vpc-link"), run["backend.nlb"].arn)
+
+
+def rest_api(run: Run) -> RestApi:
+    document = render_document(run.ctx, run["backend.nlb"].dns_name, run["api.vpc-link"]["id"], run["backend.user-pool"])
+    return RestApi("api.rest-api", run.ctx.settings.name("api"), document)
+
+
+def publish_url(run: Run, api: Record) -> Record:
+    run.ctx.state.set_output(API_URL_OUTPUT, api_base_url(run.ctx, api["id"]))
+    return api

@@ -1,4 +1,4 @@
-"""`mysfits demo`: the whole module on the local cloud — built, trained, served, asked, and torn down."""
+"""`mysfits demo`: the whole module on the local cloud — brought up, asked, and torn down."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from .. import ui
 from ..engine import Context
 from ..errors import MysfitsError
+from ..options import TrainOptions, UpOptions
 from ..recommend import via_api
-from .api import up_api
-from .endpoint import deploy_endpoint, evaluate_endpoint, show_report
-from .notebook import up_notebook
-from .recommendations import curl_example, up_recommendations
+from ..stack import GRAPH, up
+from ..summary import show_outcome
+from .recommendations import ROUTE, curl_example
 from .teardown import teardown
-from .train import TrainOptions, train
-from .web import up_web
 
 # A few answer sets to ask the service; the first is the workshop's own example.
 SAMPLE_ANSWERS = ([1, 2, 3, 4, 5], [8, 8, 8, 8, 8], [1, 1, 1, 1, 1], [4, 7, 2, 6, 3], [6, 3, 8, 1, 7])
@@ -29,48 +27,52 @@ class DemoOptions:
 
 
 def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
-    """Every step in order; returns how long each took."""
+    """`up` of every part, a few questions to the recommendations API, then teardown; how long each part took."""
     if not ctx.settings.local:
         raise MysfitsError("The demo runs only on the local cloud")
-    timings: list[tuple[str, float]] = []
+    ui.err.rule("[bold]up: every part, independent ones side by side")
+    started = time.perf_counter()
+    outcome = up(ctx, UpOptions(train=TrainOptions(rows=opts.rows, seed=opts.seed)))
+    show_outcome(outcome, GRAPH, "mysfits demo")
+    if not outcome.ok:
+        raise MysfitsError("The demo stack did not come up (see above); `mysfits --local teardown --yes` removes what did")
+    timings = _part_timings(outcome) + [("up, wall time", time.perf_counter() - started)]
 
-    def timed(title: str, action):
-        ui.err.rule(f"[bold]{title}")
-        started = time.perf_counter()
-        result = action()
-        timings.append((title, time.perf_counter() - started))
-        return result
-
-    api_url = timed("up api", lambda: up_api(ctx, None, None, False))
-    timed("up notebook", lambda: up_notebook(ctx, "ml.t2.medium", None))
-    timed("train", lambda: train(ctx, TrainOptions(rows=opts.rows, seed=opts.seed, logs=True)))
-    timed("deploy-endpoint", lambda: deploy_endpoint(ctx, "ml.m4.xlarge", 1))
-    report = timed("evaluate", lambda: evaluate_endpoint(ctx, 100))
-    show_report(report)
-    reco_url = timed("up recommendations", lambda: up_recommendations(ctx))
-    site = timed("up web", lambda: up_web(ctx, None))
-
+    reco_url = f"{ctx.state.outputs['recommendations_api_url']}{ROUTE}"
     ui.err.rule("[bold]ask the recommendations API")
     rows = []
     for answers in SAMPLE_ANSWERS:
         mysfit = via_api(reco_url, answers)
         rows.append((" ".join(map(str, answers)), mysfit["name"], mysfit["species"], mysfit["mysfitId"]))
     ui.table("Recommendations through POST /recommendations", ["answers", "mysfit", "species", "id"], rows)
-    ui.out.print("\n[bold]Try it[/]", soft_wrap=True)
-    for label, value in (
-        ("Mysfits API", api_url), ("Recommendations API", reco_url), ("Website", site),
-        ("curl", curl_example(reco_url)), ("CLI", "mysfits --local recommend 1 2 3 4 5"),
-    ):
-        ui.out.print(f"  {label + ':':<21}{value}", soft_wrap=True, highlight=False)
     if opts.keep:
-        ui.done("Everything is left running (--keep); `mysfits --local teardown --yes` removes it")
-    else:
-        timed("teardown", lambda: _teardown(ctx))
-    return timings
-
-
-def _teardown(ctx: Context) -> None:
+        _try_it(ctx, reco_url)
+        return timings
+    ui.err.rule("[bold]teardown")
+    started = time.perf_counter()
     failures = teardown(ctx, purge_data=True)
     if failures:
         raise MysfitsError(f"{len(failures)} resource(s) could not be deleted: run `mysfits --local teardown --yes`")
-    ui.done("Tore the demo stack down (run with --keep to leave it running)")
+    ui.done("Tore the demo stack down (`mysfits demo --keep` leaves it running to try)")
+    return timings + [("teardown", time.perf_counter() - started)]
+
+
+def _part_timings(outcome) -> list[tuple[str, float]]:
+    """Each part's busy time: from its first node's start to its last node's end, as the sum of its nodes."""
+    totals: dict[str, float] = {}
+    for result in outcome.results.values():
+        part = result.node.part or "shared"
+        totals[part] = totals.get(part, 0.0) + result.seconds
+    return [(part, totals[part]) for part in GRAPH.parts + ["shared"] if part in totals]
+
+
+def _try_it(ctx: Context, reco_url: str) -> None:
+    outputs = ctx.state.outputs
+    ui.out.print("\n[bold]Try it[/]", soft_wrap=True)
+    for label, value in (
+        ("Mysfits API", f"{outputs.get('mysfits_api_url')}/mysfits"), ("Recommendations API", reco_url),
+        ("Site", outputs.get("website_url")), ("curl", curl_example(reco_url)),
+        ("CLI", "mysfits --local recommend 1 2 3 4 5"),
+    ):
+        ui.out.print(f"  {label + ':':<21}{value}", soft_wrap=True, highlight=False)
+    ui.done("Everything is left running (--keep); `mysfits --local teardown --yes` removes it")

@@ -8,15 +8,21 @@ from typing import Callable
 import numpy as np
 
 from .. import reference, ui
-from ..aws import describe_or_none
-from ..engine import Context, Record, destroy, ensure
+from ..engine import Change, Context, Record, delete_record, ensure, generated_name, is_pending
 from ..errors import MysfitsError
+from ..graph import Run
+from ..instance_choice import instance_type_for
 from ..ml import textio
 from ..ml.evaluate import EvaluationReport, evaluate
-from ..resources.sagemaker import Endpoint, EndpointConfig, Model, training_job_record
-from .train import RECORDIO, decode, timestamp
+from ..ml.images import knn_image_uri
+from ..options import RECORDIO
+from ..resources.sagemaker import ENDPOINT_FINAL_FAILURES, Endpoint, EndpointConfig, Model
+from .train import decode, timestamp
 
+MODEL_KEY = "endpoint.model"
+CONFIG_KEY = "endpoint.config"
 ENDPOINT_KEY = "endpoint.endpoint"
+DEFAULT_HOSTING_TYPE = "ml.m4.xlarge"
 
 
 def endpoint_name(instance_type: str, stamp: str) -> str:
@@ -24,84 +30,66 @@ def endpoint_name(instance_type: str, stamp: str) -> str:
     return f"knn-{instance_type.replace('.', '-')}-{stamp}"
 
 
-def latest_completed_job(ctx: Context) -> Record:
-    """The newest recorded training job that completed, its record refreshed from SageMaker."""
-    client = ctx.aws.client("sagemaker")
-    jobs = []
-    for key, record in list(ctx.state.resources.items()):
-        if record.get("kind") != "training-job":
-            continue
-        described = describe_or_none(client.describe_training_job, TrainingJobName=record["id"])
-        if described is not None:
-            record = {**record, **training_job_record(described)}
-            ctx.state.put(key, record)
-            jobs.append(record)
-    jobs.sort(key=lambda job: job["id"])  # names end with the UTC time they were started
-    completed = [job for job in jobs if job["status"] == "Completed" and job.get("model_artifact")]
-    if completed:
-        return completed[-1]
-    running = [job for job in jobs if job["status"] == "InProgress"]
-    if running:
-        raise MysfitsError(
-            f"Training job {running[-1]['id']} is still in progress: follow it with `mysfits status` "
-            "and run `mysfits deploy-endpoint` again when it has completed"
-        )
-    raise MysfitsError("No completed training job is recorded: run `mysfits train` first")
+def model(run: Run) -> Model:
+    ctx, job = run.ctx, run["train.job"]
+    identity = {"artifact": job.get("model_artifact"), "job": job.get("id")}
+    name = generated_name(ctx, MODEL_KEY, identity, lambda: ctx.settings.name(f"knn-model-{timestamp()}"))
+    resource = Model(MODEL_KEY, name, job.get("image") or knn_image_uri(ctx.aws.region), identity["artifact"],
+                     run["sagemaker.role"]["arn"])
+    resource.identity = identity
+    return resource
 
 
-def _recorded(ctx: Context, kind: str) -> dict[str, Record]:
-    return {key: record for key, record in ctx.state.resources.items() if record.get("kind") == kind}
+def endpoint_config(run: Run) -> EndpointConfig:
+    ctx, opts = run.ctx, run.options
+    recorded = ctx.state.get(CONFIG_KEY) or {}
+    instance_type = instance_type_for(ctx, "hosting", opts.endpoint_instance_type, recorded.get("instance_type"),
+                                      DEFAULT_HOSTING_TYPE, "--instance-type")
+    count = opts.endpoint_instance_count or recorded.get("instance_count") or 1
+    identity = {"model": run["endpoint.model"]["name"], "instance_type": instance_type, "instance_count": count}
+    name = generated_name(ctx, CONFIG_KEY, identity, lambda: ctx.settings.name(f"knn-config-{timestamp()}"))
+    resource = EndpointConfig(CONFIG_KEY, name, identity["model"], instance_type, count)
+    resource.identity = identity
+    return resource
 
 
-def _serving_pair(ctx: Context, artifact: str, instance_type: str, instance_count: int) -> tuple[str, str] | None:
-    """Keys of a recorded model and config that already serve `artifact` as asked, so a re-run changes nothing."""
-    models = _recorded(ctx, "model")
-    for config_key, config in _recorded(ctx, "endpoint-config").items():
-        if (config.get("instance_type"), config.get("instance_count")) != (instance_type, instance_count):
-            continue
-        for model_key, model in models.items():
-            if model["id"] == config.get("model") and model.get("artifact") == artifact:
-                return model_key, config_key
-    return None
-
-
-def _endpoint_to_update(ctx: Context) -> str | None:
-    """The recorded endpoint's name if it can be updated in place; a failed one is deleted first."""
+def endpoint(run: Run) -> Endpoint:
+    """The stack's endpoint, updated in place to the config; a new one only when there is none."""
+    ctx, config = run.ctx, run["endpoint.config"]
     recorded = ctx.state.get(ENDPOINT_KEY)
-    if not recorded:
+    name = recorded["name"] if recorded else endpoint_name(config["instance_type"], timestamp())
+    return Endpoint(ENDPOINT_KEY, name, config["name"])
+
+
+def ensure_endpoint(run: Run) -> Record:
+    ctx = run.ctx
+    recorded = ctx.state.get(ENDPOINT_KEY)
+    if recorded and not is_pending(recorded) and Endpoint.status(ctx, recorded) in ENDPOINT_FINAL_FAILURES:
+        ui.warn(f"Endpoint {recorded['name']} is {Endpoint.status(ctx, recorded)}: deleting it and creating a new one")
+        delete_record(ctx, ENDPOINT_KEY, recorded)
+    record = ensure(ctx, endpoint(run))
+    ctx.state.set_output("endpoint_name", record["name"])
+    ctx.state.set_output("endpoint_training_job", (run["endpoint.model"].get("identity") or {}).get("job"))
+    return record
+
+
+def evaluation(run: Run) -> EvaluationReport | None:
+    """The test split through the endpoint, once per config it serves (`mysfits evaluate` runs it again)."""
+    ctx, served = run.ctx, run["endpoint.endpoint"]
+    if ctx.state.outputs.get("evaluated_config") == served["config"]:
+        ui.report("done before", "`mysfits evaluate` runs it again")
         return None
-    live = Endpoint.status(ctx, recorded)
-    if live == "Failed":
-        ui.warn(f"Endpoint {recorded['id']} has failed; deleting it and creating a new one")
-        destroy(ctx, keys=[ENDPOINT_KEY])
-        return None
-    return recorded["id"] if live not in (None, "Deleting") else None
+    report = evaluate_endpoint(ctx, run.options.batches)
+    show_report(report)
+    ctx.state.set_output("evaluated_config", served["config"])
+    ctx.state.set_output("accuracy", round(report.accuracy, 4))
+    return report
 
 
-def deploy_endpoint(ctx: Context, instance_type: str, instance_count: int) -> Record:
-    job = latest_completed_job(ctx)
-    ui.step(f"Deploying the model of training job {job['id']}")
-    stamp = timestamp()
-    reuse = _serving_pair(ctx, job["model_artifact"], instance_type, instance_count)
-    if reuse:
-        model_key, config_key = reuse
-        model_name, config_name = ctx.state.get(model_key)["id"], ctx.state.get(config_key)["id"]
-    else:
-        model_key, config_key = f"endpoint.model.{stamp}", f"endpoint.config.{stamp}"
-        model_name, config_name = ctx.settings.name(f"knn-model-{stamp}"), ctx.settings.name(f"knn-config-{stamp}")
-    superseded = {**_recorded(ctx, "model"), **_recorded(ctx, "endpoint-config")}
-    stale = [key for key in superseded if key not in (model_key, config_key)]
-
-    ensure(ctx, Model(model_key, model_name, job["image"], job["model_artifact"], job["role_arn"]))
-    ensure(ctx, EndpointConfig(config_key, config_name, model_name, instance_type, instance_count))
-    name = _endpoint_to_update(ctx) or endpoint_name(instance_type, stamp)
-    endpoint = ensure(ctx, Endpoint(ENDPOINT_KEY, name, config_name))
-    ctx.state.set_output("endpoint_name", name)
-
-    # Only once the endpoint serves the new config may the old ones go.
-    for label, reason in destroy(ctx, keys=stale):
-        ui.warn(f"Could not delete the superseded {label}: {reason}")
-    return endpoint
+def plan_evaluation(run: Run):
+    served = run["endpoint.endpoint"] or {}
+    done = run.ctx.state.outputs.get("evaluated_config") == served.get("config")
+    return Change("unchanged" if done else "run"), None
 
 
 # ---- evaluation -------------------------------------------------------------------------------
@@ -143,8 +131,14 @@ def evaluate_endpoint(ctx: Context, batches: int = 100) -> EvaluationReport:
     name = ctx.state.outputs.get("endpoint_name")
     if not name:
         raise MysfitsError("No endpoint is deployed: run `mysfits deploy-endpoint` first")
+    served_job = ctx.state.outputs.get("endpoint_training_job")
+    split_job = ctx.state.outputs.get("test_data_job")
+    if served_job and split_job and served_job != split_job:
+        ui.warn(f"The test split belongs to training job {split_job}, but the endpoint serves {served_job}'s model: "
+                "run `mysfits deploy-endpoint` to serve the newer model")
     rows = read_test_split(ctx)
-    ui.step(f"Sending {len(rows):,} test rows through endpoint {name} in {min(batches, len(rows))} requests")
+    ui.step(f"Sending {len(rows):,} test rows through endpoint {name} (model of training job {served_job or 'unknown'}) "
+            f"in {min(batches, len(rows))} requests")
     return evaluate(endpoint_predictor(ctx, name), rows, batches=batches,
                     bayes_optimal=ctx.state.outputs.get("bayes_optimal_accuracy"))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ui
+from ..aws import error_code, error_message
 from ..engine import Context, Record, ensure
+from ..graph import Run
+from ..instance_choice import instance_type_for
 from ..resources.codecommit import Repository
 from ..resources.iam import Role
 from ..resources.s3 import default_bucket
@@ -13,7 +16,10 @@ from ..resources.sagemaker import NotebookInstance
 from ..urls import console_url
 
 SAGEMAKER = "sagemaker.amazonaws.com"
-ROLE_KEY = "notebook.role"
+ROLE_KEY = "sagemaker.role"
+REPOSITORY_KEY = "notebook.repository"
+INSTANCE_KEY = "notebook.instance"
+DEFAULT_NOTEBOOK_TYPE = "ml.t2.medium"
 # The data bucket the role may use, remembered so that `up notebook` and `train` agree on it.
 BUCKET_OUTPUT = "data_bucket"
 
@@ -107,36 +113,57 @@ def notebook_policy(ctx: Context, role_name: str, bucket: str) -> dict[str, Any]
     }
 
 
-def ensure_notebook_role(ctx: Context, bucket: str | None = None) -> Record:
-    """The role notebooks, training jobs and models run as (shared by `up notebook`, `train` and `deploy-endpoint`)."""
-    bucket = data_bucket(ctx, bucket)
+def sagemaker_role(run: Run) -> Role:
+    """The role notebooks, training jobs and models run as (shared by the notebook, training and endpoint parts)."""
+    ctx = run.ctx
+    bucket = data_bucket(ctx, run.options.bucket)
+    if not run.planning:
+        ctx.state.set_output(BUCKET_OUTPUT, bucket)
     name = ctx.settings.name("notebook-role")
-    role = ensure(ctx, Role(
-        ROLE_KEY, name, SAGEMAKER, notebook_policy(ctx, name, bucket),
-        f"mysfits stack {ctx.stack}: SageMaker notebook, training jobs and models",
-    ))
-    ctx.state.set_output(BUCKET_OUTPUT, bucket)
-    return role
+    return Role(ROLE_KEY, name, SAGEMAKER, notebook_policy(ctx, name, bucket),
+                f"mysfits stack {ctx.stack}: SageMaker notebook, training jobs and models")
 
 
-def up_notebook(ctx: Context, instance_type: str, bucket: str | None) -> dict[str, str]:
-    role = ensure_notebook_role(ctx, bucket)
-    name = ctx.settings.name("notebook")
-    notebook = ensure(ctx, NotebookInstance("notebook.instance", name, role["arn"], instance_type))
-    repository = ensure(ctx, Repository(
-        "notebook.repository", ctx.settings.name("recommendations"),
-        f"mysfits stack {ctx.stack}: the recommendations service's code",
-    ))
-    outputs = {
-        "notebook_console_url": console_url(ctx, f"sagemaker/home?region={ctx.aws.region}#/notebook-instances/{name}"),
-        "repository_clone_url_http": repository["clone_url_http"],
-        "repository_clone_url_ssh": repository["clone_url_ssh"],
-    }
+def repository(run: Run) -> Repository:
+    ctx = run.ctx
+    return Repository(REPOSITORY_KEY, ctx.settings.name("recommendations"),
+                      f"mysfits stack {ctx.stack}: the recommendations service's code")
+
+
+def ensure_repository(run: Run) -> Record | None:
+    """The repository, or None with a warning when CodeCommit is closed to this account: it is optional."""
+    try:
+        record = ensure(run.ctx, repository(run))
+    except Exception as exc:
+        if error_code(exc) != "OperationNotAllowedException":
+            raise
+        ui.warn(f"No CodeCommit repository: {error_message(exc)} Use another Git host for the service's code, "
+                "or pass --no-repository to stop asking")
+        return None
+    for key, value in (("repository_clone_url_http", record["clone_url_http"]),
+                       ("repository_clone_url_ssh", record["clone_url_ssh"])):
+        run.ctx.state.set_output(key, value)
+    return record
+
+
+def notebook_instance(run: Run) -> NotebookInstance:
+    ctx = run.ctx
+    recorded = ctx.state.get(INSTANCE_KEY)
+    instance_type = instance_type_for(
+        ctx, "notebook", run.options.notebook_instance_type, recorded and recorded.get("instance_type"),
+        DEFAULT_NOTEBOOK_TYPE, "--instance-type",
+    )
+    return NotebookInstance(INSTANCE_KEY, ctx.settings.name("notebook"), run["sagemaker.role"]["arn"], instance_type)
+
+
+def publish_notebook(run: Run, notebook: Record) -> Record:
+    ctx = run.ctx
+    name = notebook["name"]
+    ctx.state.set_output("notebook_console_url",
+                         console_url(ctx, f"sagemaker/home?region={ctx.aws.region}#/notebook-instances/{name}"))
     if notebook.get("url"):
-        outputs["notebook_url"] = f"https://{notebook['url']}"
-    for key, value in outputs.items():
-        ctx.state.set_output(key, value)
-    return outputs
+        ctx.state.set_output("notebook_url", f"https://{notebook['url']}")
+    return notebook
 
 
 def presigned_jupyter_url(ctx: Context, name: str) -> str | None:

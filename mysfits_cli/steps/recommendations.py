@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from .. import ui
-from ..engine import Context, ensure
+from ..engine import Context, Record
 from ..errors import MysfitsError
+from ..graph import Run
 from ..lambda_package import build_package
 from ..render import render_openapi
 from ..resources.apigateway import RestApi
 from ..resources.awslambda import Function, InvokePermission, LogGroup
-from ..resources.iam import Role, retry_until_role_usable, settling_error
+from ..resources.iam import Role
 from ..urls import api_base_url
 
 TEMPLATE = "swagger/recommendations-api.json.j2"
 ROUTE = "/recommendations"
-_ROLE_NOT_READY = settling_error("InvalidParameterValueException", "cannot be assumed", "role defined for the function")
+API_URL_OUTPUT = "recommendations_api_url"
 
 
 def deployed_endpoint(ctx: Context) -> str:
@@ -48,36 +47,53 @@ def role_policy(ctx: Context, endpoint_name: str, log_group: str) -> dict[str, A
     }
 
 
-def up_recommendations(ctx: Context) -> str:
-    endpoint = deployed_endpoint(ctx)
-    function_name = ctx.settings.name("recommendations")
-    log_group = f"/aws/lambda/{function_name}"
-    role = ensure(ctx, Role(
+def role(run: Run) -> Role:
+    ctx = run.ctx
+    return Role(
         "recommendations.role", ctx.settings.name("recommendations-role"), "lambda.amazonaws.com",
-        role_policy(ctx, endpoint, log_group), "Lets the recommendations function invoke the k-NN endpoint",
-    ))
-    ensure(ctx, LogGroup("recommendations.log-group", log_group))
-    function = ensure(ctx, Function(
-        "recommendations.function", function_name,
-        role_arn=role["arn"],
+        role_policy(ctx, run["endpoint.endpoint"]["name"], log_group_name(ctx)),
+        "Lets the recommendations function invoke the k-NN endpoint",
+    )
+
+
+def log_group_name(ctx: Context) -> str:
+    return f"/aws/lambda/{ctx.settings.name('recommendations')}"
+
+
+def log_group(run: Run) -> LogGroup:
+    return LogGroup("recommendations.log-group", log_group_name(run.ctx))
+
+
+def function(run: Run) -> Function:
+    return Function(
+        "recommendations.function", run.ctx.settings.name("recommendations"),
+        role_arn=run["recommendations.role"]["arn"],
         package=build_package(),
-        environment={"ENDPOINT_NAME": endpoint},
+        environment={"ENDPOINT_NAME": run["endpoint.endpoint"]["name"]},
         description="Recommends a mysfit from questionnaire answers by invoking the SageMaker k-NN endpoint",
-        create_retry=partial(retry_until_role_usable, is_settling_error=_ROLE_NOT_READY),
-    ))
+    )
+
+
+def rest_api(run: Run) -> RestApi:
+    ctx = run.ctx
     document = render_openapi(
         TEMPLATE, api_name=ctx.settings.name("recommendations-api"), partition=ctx.aws.partition,
-        region=ctx.aws.region, function_arn=function["arn"],
+        region=ctx.aws.region, function_arn=run["recommendations.function"]["arn"],
     )
-    api = ensure(ctx, RestApi("recommendations.rest-api", ctx.settings.name("recommendations-api"), document))
-    ensure(ctx, InvokePermission(
-        "recommendations.permission", f"{ctx.stack}-apigateway-invoke", function_name,
-        ctx.aws.arn("execute-api", f"{api['id']}/*/POST{ROUTE}"),
-    ))
-    base = api_base_url(ctx, api["id"])
-    ctx.state.set_output("recommendations_api_url", base)
-    ui.done(f"Recommendations API serves endpoint {endpoint}")
-    return f"{base}{ROUTE}"
+    return RestApi("recommendations.rest-api", ctx.settings.name("recommendations-api"), document)
+
+
+def permission(run: Run) -> InvokePermission:
+    ctx = run.ctx
+    return InvokePermission(
+        "recommendations.permission", f"{ctx.stack}-apigateway-invoke", run["recommendations.function"]["name"],
+        ctx.aws.arn("execute-api", f"{run['recommendations.rest-api']['id']}/*/POST{ROUTE}"),
+    )
+
+
+def publish_url(run: Run, api: Record) -> Record:
+    run.ctx.state.set_output(API_URL_OUTPUT, api_base_url(run.ctx, api["id"]))
+    return api
 
 
 def curl_example(url: str) -> str:

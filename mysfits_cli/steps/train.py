@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -11,60 +11,111 @@ from typing import Any
 import numpy as np
 
 from .. import ui
-from ..engine import Context, Record, ensure
+from ..aws import describe_or_none
+from ..engine import Change, Context, Record, Unknown, ensure, generated_name, is_pending
 from ..errors import MysfitsError
+from ..graph import Run
+from ..instance_choice import instance_type_for
 from ..ml import dataset, recordio
 from ..ml.images import knn_image_uri
+from ..options import CSV, RECORDIO, TrainOptions, UpOptions
+from ..resources.iam import is_role_settling_message
 from ..resources.s3 import Bucket, DataPrefix
 from ..resources.sagemaker import TrainingJob, training_job_record
-from .notebook import data_bucket, ensure_notebook_role
+from .notebook import data_bucket
 
-RECORDIO = "application/x-recordio-protobuf"
-CSV = "text/csv"
-CONTENT_TYPES = (RECORDIO, CSV)
-PREDICTOR_TYPES = ("classifier", "regressor")
+DEFAULT_TRAINING_TYPE = "ml.m5.2xlarge"
+FEATURE_DIM = dataset.N_QUESTIONS  # every row is five answers and a label
+
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # Time allowed on top of --max-runtime for SageMaker to find instances and pull the image.
 STARTUP_ALLOWANCE = 1800
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    data: Path | None = None
-    rows: int = 1_000_000
-    seed: int = 42
-    bucket: str | None = None
-    content_type: str = RECORDIO
-    k: int = 10
-    sample_size: int = 100_000
-    predictor_type: str = "classifier"
-    feature_dim: int | None = None
-    instance_type: str = "ml.m5.2xlarge"
-    instance_count: int = 1
-    max_runtime: int = 3600
-    wait: bool = True
-    logs: bool = True
-
-    def __post_init__(self) -> None:
-        if self.content_type not in CONTENT_TYPES:
-            raise MysfitsError(f"--content-type must be one of {', '.join(CONTENT_TYPES)}, not {self.content_type!r}")
-        if self.predictor_type not in PREDICTOR_TYPES:
-            raise MysfitsError(f"--predictor-type must be one of {', '.join(PREDICTOR_TYPES)}, not {self.predictor_type!r}")
+BUCKET_KEY = "train.bucket"
+DATA_KEY = "train.data"
+JOB_KEY = "train.job"
+OUTPUT_KEY = "train.output"
+DEFAULT_ROWS = 1_000_000
+DEFAULT_SEED = 42
+FINISHED = {"Completed", "Failed", "Stopped"}
 
 
 def timestamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
-def load_rows(opts: TrainOptions) -> tuple[np.ndarray, float | None]:
-    """The rows (answers, label) and, for generated data, the exact Bayes-optimal accuracy."""
+@dataclass(frozen=True)
+class TrainingSpec:
+    """Everything that makes a training job the one wanted: its data and every setting. Comparable with `==`."""
+
+    data: dict[str, Any]  # {"file": path, "sha256": ...} or {"rows": n} (generated)
+    seed: int
+    content_type: str
+    k: int
+    sample_size: int
+    predictor_type: str
+    instance_type: str
+    instance_count: int
+    max_runtime: int
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def data_source(self) -> dict[str, Any]:
+        """What the uploaded objects are: the data, its split and its encoding."""
+        return {"data": self.data, "seed": self.seed, "content_type": self.content_type,
+                "shards": self.instance_count}
+
+    def changes_from(self, recorded: dict[str, Any]) -> list[str]:
+        mine = self.as_record()
+        return [f"{key} {_short(recorded.get(key))} → {_short(mine[key])}" for key in mine if recorded.get(key) != mine[key]]
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("file") or f"{value.get('rows', '?'):,} generated rows"
+    return str(value)
+
+
+def resolve_spec(ctx: Context, opts: TrainOptions) -> TrainingSpec:
+    """Each setting as asked, else as the stack's last training job had it, else the workshop's."""
+    recorded = ((ctx.state.get(JOB_KEY) or {}).get("identity") or {})
+    if opts.feature_dim is not None and opts.feature_dim != FEATURE_DIM:
+        raise MysfitsError(f"--feature-dim {opts.feature_dim} does not match the data, whose rows have {FEATURE_DIM} answers")
+
+    def pick(name: str, asked: Any, default: Any) -> Any:
+        return asked if asked is not None else recorded.get(name, default)
+
     if opts.data is not None:
-        rows = dataset.read_csv(opts.data)
-        ui.done(f"Read {len(rows):,} rows from {opts.data}")
-        return rows, None
-    rows = dataset.generate(opts.rows, opts.seed)
-    ui.done(f"Generated {len(rows):,} rows (seed {opts.seed})")
-    return rows, dataset.bayes_optimal_accuracy()
+        data: dict[str, Any] = {"file": str(opts.data), "sha256": dataset.file_sha256(opts.data)}
+    elif opts.rows is not None or "file" not in recorded.get("data", {}):
+        data = {"rows": opts.rows if opts.rows is not None else recorded.get("data", {}).get("rows", DEFAULT_ROWS)}
+    else:
+        data = recorded["data"]  # the file trained on last time: its data is in S3 already
+    spec = TrainingSpec(
+        data=data,
+        seed=pick("seed", opts.seed, DEFAULT_SEED),
+        content_type=pick("content_type", opts.content_type, RECORDIO),
+        k=pick("k", opts.k, 10),
+        sample_size=pick("sample_size", opts.sample_size, 100_000),
+        predictor_type=pick("predictor_type", opts.predictor_type, "classifier"),
+        instance_type=instance_type_for(ctx, "training", opts.instance_type, recorded.get("instance_type"),
+                                        DEFAULT_TRAINING_TYPE, "--instance-type"),
+        instance_count=pick("instance_count", opts.instance_count, 1),
+        max_runtime=pick("max_runtime", opts.max_runtime, 3600),
+    )
+    return spec
+
+
+def load_rows(spec: TrainingSpec) -> np.ndarray:
+    """The rows (answers, label), read from the file or generated."""
+    if "file" in spec.data:
+        rows = dataset.read_csv_cached(spec.data["file"], spec.data["sha256"])
+        ui.done(f"Read {len(rows):,} rows from {spec.data['file']}")
+        return rows
+    rows = dataset.generate(spec.data["rows"], spec.seed)
+    ui.done(f"Generated {len(rows):,} rows (seed {spec.seed})")
+    return rows
 
 
 def encode(rows: np.ndarray, content_type: str) -> bytes:
@@ -101,7 +152,7 @@ def _channel(name: str, uri: str, content_type: str, sharded: bool) -> dict[str,
 
 
 def training_request(
-    opts: TrainOptions, image: str, role_arn: str, bucket: str, prefix: str, feature_dim: int
+    opts: TrainingSpec, image: str, role_arn: str, bucket: str, prefix: str, feature_dim: int
 ) -> dict[str, Any]:
     return {
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
@@ -166,16 +217,16 @@ def follow_job(ctx: Context, record: Record, timeout: float, show_logs: bool) ->
 
     def print_logs() -> None:
         for line in tail.new_lines() if tail else []:
-            ui.err.print(line, markup=False, highlight=False)
+            ui.plain(line)
 
     try:
         ui.wait_for(
-            f"Training job {name}", read, ready={"Completed"}, failed={"Failed", "Stopped"},
-            timeout=timeout, interval=ctx.settings.poll_seconds, on_poll=print_logs,
+            f"Training job {name}", read, ready={"Completed"}, final=FINISHED, timeout=timeout,
+            interval=ctx.settings.poll_seconds, on_poll=print_logs,
         )
     finally:
         print_logs()  # the lines written between the last poll and the end
-    return {**record, **training_job_record(latest)}
+    return {**record, **training_job_record(latest), "failure": latest.get("FailureReason")}
 
 
 def show_metrics(described: dict[str, Any]) -> None:
@@ -184,56 +235,142 @@ def show_metrics(described: dict[str, Any]) -> None:
         ui.table("Final metrics", ["metric", "value"], [(m["MetricName"], f"{m['Value']:.4f}") for m in metrics])
 
 
-def _job_key(name: str) -> str:
-    return f"train.job.{name}"
+# ---- the graph's nodes ---------------------------------------------------------------------------
 
 
-def train(ctx: Context, opts: TrainOptions) -> Record:
-    rows, bayes = load_rows(opts)
-    feature_dim = rows.shape[1] - 1
-    if opts.feature_dim is not None and opts.feature_dim != feature_dim:
-        raise MysfitsError(f"--feature-dim {opts.feature_dim} does not match the data, whose rows have {feature_dim} answers")
-    if opts.instance_count > 1 and len(rows) < 10 * opts.instance_count:
-        raise MysfitsError(f"{len(rows)} rows are too few to shard over {opts.instance_count} instances")
-    train_rows, test_rows = dataset.split(rows, opts.seed)
-    ui.done(f"Split {len(train_rows):,} rows for training, {len(test_rows):,} for testing (seed {opts.seed})")
+def bucket(run: Run) -> Bucket:
+    return Bucket(BUCKET_KEY, data_bucket(run.ctx, run.options.bucket))
 
-    bucket = data_bucket(ctx, opts.bucket)
-    ensure(ctx, Bucket("train.bucket", bucket))
+
+def training_data(run: Run) -> DataPrefix:
+    """The seeded split, encoded, under `<stack>/train/` and `<stack>/test/`; made only when it must be uploaded."""
+    ctx, opts = run.ctx, run.options.train
+    spec = resolve_spec(ctx, opts)
     prefix = f"{ctx.stack}/"
-    ensure(ctx, DataPrefix("train.data.train", bucket, f"{prefix}train/", shards(train_rows, opts.instance_count, opts.content_type)))
-    ensure(ctx, DataPrefix("train.data.test", bucket, f"{prefix}test/", shards(test_rows, 1, opts.content_type)))
 
-    role = ensure_notebook_role(ctx, bucket)
-    image = knn_image_uri(ctx.aws.region)
-    name = ctx.settings.name(f"knn-{timestamp()}")
-    facts = {"image": image, "role_arn": role["arn"], "bucket": bucket}
-    request = training_request(opts, image, role["arn"], bucket, prefix, feature_dim)
-    follow = partial(follow_job, timeout=opts.max_runtime + STARTUP_ALLOWANCE, show_logs=opts.logs) if opts.wait else None
-    ui.step(f"Training job {name} on {opts.instance_count} x {opts.instance_type}")
-    job = ensure(ctx, TrainingJob(_job_key(name), name, request, follow, facts))
+    def objects() -> dict[str, bytes]:
+        rows = load_rows(spec)
+        check_shape(rows, spec)
+        train_rows, test_rows = dataset.split(rows, spec.seed)
+        ui.done(f"Split {len(train_rows):,} rows for training, {len(test_rows):,} for testing (seed {spec.seed})")
+        made = {f"{prefix}train/{name}": body
+                for name, body in shards(train_rows, spec.instance_count, spec.content_type).items()}
+        made.update({f"{prefix}test/{name}": body for name, body in shards(test_rows, 1, spec.content_type).items()})
+        return made
 
-    ctx.state.set_output("training_job", name)
-    record_test_split(ctx, bucket, f"{prefix}test/", opts.content_type, bayes)
+    bucket_name = run["train.bucket"]["id"]
+    return DataPrefix(DATA_KEY, bucket_name, [f"{prefix}train/", f"{prefix}test/"], objects, spec.data_source)
+
+
+def check_data(ctx: Context, options: UpOptions) -> None:
+    """A data file is read and checked before anything is created (its rows are kept for the upload)."""
+    spec = resolve_spec(ctx, options.train)
+    if "file" in spec.data:
+        check_shape(dataset.read_csv_cached(spec.data["file"], spec.data["sha256"]), spec)
+
+
+def check_shape(rows: np.ndarray, spec: TrainingSpec) -> None:
+    if spec.instance_count > 1 and len(rows) < 10 * spec.instance_count:
+        raise MysfitsError(f"{len(rows)} rows are too few to shard over {spec.instance_count} instances")
+
+
+def publish_test_split(run: Run, data: Record) -> Record:
+    """Where `evaluate` finds the test split, and the best accuracy any model can reach on it (generated data only)."""
+    ctx = run.ctx
+    source = data.get("source") or {}
+    ctx.state.set_output("test_data", f"s3://{data['bucket']}/{ctx.stack}/test/")
+    ctx.state.set_output("test_content_type", source.get("content_type", RECORDIO))
+    if "rows" in source.get("data", {}):
+        ctx.state.set_output("bayes_optimal_accuracy", round(dataset.bayes_optimal_accuracy(), 6))
+    else:
+        ctx.state.drop_output("bayes_optimal_accuracy")
+    return data
+
+
+def training_job(run: Run) -> Record:
+    """The k-NN job for this data and these settings: followed if it is already running or done, else started."""
+    ctx, opts = run.ctx, run.options.train
+    spec = resolve_spec(ctx, opts)
+    recorded = ctx.state.get(JOB_KEY)
+    reason = _why_a_new_job(ctx, recorded, spec, opts.new)
+    if reason:
+        ui.step(reason)
+        ctx.state.retire(JOB_KEY)  # a running one is stopped once the new one is under way
+    job = _run_job(run, spec)
+    if job["status"] == "Failed" and is_role_settling_message(job.get("failure") or ""):
+        ui.warn(f"Training job {job['id']} failed because IAM had not spread the new role yet: starting it again, once")
+        ctx.state.retire(JOB_KEY)
+        job = _run_job(run, spec)
+    if job["status"] in ("Failed", "Stopped"):
+        raise MysfitsError(f"Training job {job['id']} is {job['status']}: {job.get('failure') or 'no reason given'}")
+    ctx.state.set_output("training_job", job["id"])
     if job["status"] == "Completed":
-        ensure(ctx, DataPrefix("train.data.output", bucket, f"{prefix}output/", None))
-        forget_finished_jobs(ctx, keep=name)
-        show_metrics(ctx.aws.client("sagemaker").describe_training_job(TrainingJobName=name))
+        ctx.state.set_output("test_data_job", job["id"])
+        show_metrics(ctx.aws.client("sagemaker").describe_training_job(TrainingJobName=job["id"]))
     return job
 
 
-def record_test_split(ctx: Context, bucket: str, prefix: str, content_type: str, bayes: float | None) -> None:
-    """Where `evaluate` finds the test split, and the best accuracy any model can reach on it (generated data only)."""
-    ctx.state.set_output("test_data", f"s3://{bucket}/{prefix}")
-    ctx.state.set_output("test_content_type", content_type)
-    if bayes is None:
-        ctx.state.drop_output("bayes_optimal_accuracy")
-    else:
-        ctx.state.set_output("bayes_optimal_accuracy", round(bayes, 6))
+def _why_a_new_job(ctx: Context, recorded: Record | None, spec: TrainingSpec, new: bool) -> str | None:
+    if not recorded or is_pending(recorded):
+        return None
+    if new:
+        return f"Training again (--new); training job {recorded['name']} is kept in SageMaker's history"
+    if recorded.get("identity") != spec.as_record():
+        changes = spec.changes_from(recorded.get("identity") or {})
+        return f"Training again: {'; '.join(changes) or 'the data or settings changed'}"
+    status = TrainingJob.status(ctx, recorded)
+    if status in ("Failed", "Stopped"):
+        return f"Training again: the last training job {recorded['name']} is {status}"
+    return None
 
 
-def forget_finished_jobs(ctx: Context, keep: str) -> None:
-    """Drop older finished jobs from the state: they cost nothing and cannot be deleted, and `keep` supersedes them."""
-    for key, record in list(ctx.state.resources.items()):
-        if record.get("kind") == "training-job" and record["id"] != keep and record.get("status") in {"Completed", "Failed", "Stopped"}:
-            ctx.state.remove(key)
+def _run_job(run: Run, spec: TrainingSpec) -> Record:
+    ctx, opts = run.ctx, run.options.train
+    data = run["train.data"]
+    identity = spec.as_record()
+    name = generated_name(ctx, JOB_KEY, identity, lambda: ctx.settings.name(f"knn-{timestamp()}"))
+    image = knn_image_uri(ctx.aws.region)
+    role = run["sagemaker.role"]
+    request = training_request(spec, image, role["arn"], data["bucket"], f"{ctx.stack}/", FEATURE_DIM)
+    follow = partial(follow_job, timeout=spec.max_runtime + STARTUP_ALLOWANCE, show_logs=opts.logs) if opts.wait else None
+    job = TrainingJob(JOB_KEY, name, request, follow, {"image": image, "role_arn": role["arn"], "bucket": data["bucket"]})
+    job.identity = identity
+    ui.step(f"Training job {name} on {spec.instance_count} x {spec.instance_type}")
+    return ensure(ctx, job)
+
+
+def plan_job(run: Run) -> tuple[Change, Record]:
+    ctx, opts = run.ctx, run.options.train
+    spec = resolve_spec(ctx, opts)
+    recorded = ctx.state.get(JOB_KEY)
+    on = f"{spec.instance_count} x {spec.instance_type}"
+    status = TrainingJob.status(ctx, recorded) if recorded and not is_pending(recorded) else None
+    if status is None:
+        return Change("create", note=on), Unknown(name=JOB_KEY)
+    reason = _why_a_new_job(ctx, recorded, spec, opts.new)
+    if reason:
+        return Change("replace", note=f"{reason} ({on})"), Unknown(name=JOB_KEY)
+    if status.startswith("InProgress"):
+        return Change("unchanged", note=f"{status}: followed until it completes"), recorded
+    return Change("unchanged"), recorded
+
+
+def training_output(run: Run) -> DataPrefix:
+    """Where SageMaker writes the model artifacts, so that `teardown --purge-data` removes them."""
+    data = run["train.data"]
+    return DataPrefix(OUTPUT_KEY, data["bucket"], [f"{run.ctx.stack}/output/"], None)
+
+
+def completed_job(ctx: Context, record: Record) -> Record:
+    """The recorded training job, as the endpoint needs it: completed, with a model artifact."""
+    described = describe_or_none(ctx.aws.client("sagemaker").describe_training_job, TrainingJobName=record["id"])
+    if described is None:
+        raise MysfitsError(f"Training job {record['id']} is gone: run `mysfits train`")
+    job = {**record, **training_job_record(described)}
+    ctx.state.put(JOB_KEY, job)
+    if job["status"] == "InProgress":
+        raise MysfitsError(f"Training job {job['id']} is still in progress: follow it with `mysfits status` "
+                           "and run this again when it has completed (or run `mysfits train` to follow it)")
+    if job["status"] != "Completed" or not job.get("model_artifact"):
+        raise MysfitsError(f"Training job {job['id']} is {job['status']}: run `mysfits train` again")
+    return job

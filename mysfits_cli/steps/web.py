@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .. import reference
 from ..discovery import find_website_bucket
-from ..engine import Context, ensure
+from ..engine import KNOWN_AFTER_APPLY, Change, Context, ensure, preview
+from ..graph import Run
 from ..errors import MysfitsError
 from ..render import render
 from ..resources.website import WebPage
@@ -16,6 +17,30 @@ _OLD_REGIONS_WITH_DASH = {
 }
 
 
+def publish(run: Run) -> dict:
+    url = up_web(run.ctx, run.options.site_bucket)
+    return {"url": url}
+
+
+def plan(run: Run) -> tuple[Change, dict]:
+    ctx = run.ctx
+    bucket = find_website_bucket(ctx, run.options.site_bucket)
+    change, record = preview(ctx, WebPage("web.page", "index.html", bucket, _page(ctx).encode("utf-8")))
+    return change, record
+
+
+def _page(ctx: Context) -> str:
+    outputs = ctx.state.outputs
+    return render(
+        TEMPLATE,
+        mysfits_api_url=outputs.get("mysfits_api_url") or KNOWN_AFTER_APPLY,
+        recommendations_api_url=outputs.get("recommendations_api_url") or KNOWN_AFTER_APPLY,
+        questionnaire=reference.questions(),
+        mysfits=reference.mysfits(),
+        stack=ctx.stack,
+    )
+
+
 def up_web(ctx: Context, bucket: str | None) -> str:
     outputs = ctx.state.outputs
     missing = [cmd for key, cmd in (("mysfits_api_url", "up api"), ("recommendations_api_url", "up recommendations"))
@@ -23,15 +48,7 @@ def up_web(ctx: Context, bucket: str | None) -> str:
     if missing:
         raise MysfitsError(f"The page needs both APIs: run {' and '.join(f'`mysfits {m}`' for m in missing)} first")
     bucket = find_website_bucket(ctx, bucket)
-    page = render(
-        TEMPLATE,
-        mysfits_api_url=outputs["mysfits_api_url"],
-        recommendations_api_url=outputs["recommendations_api_url"],
-        questionnaire=reference.questions(),
-        mysfits=reference.mysfits(),
-        stack=ctx.stack,
-    )
-    ensure(ctx, WebPage("web.index", "index.html", bucket, page.encode("utf-8")))
+    ensure(ctx, WebPage("web.page", "index.html", bucket, _page(ctx).encode("utf-8")))
     url = site_url(ctx, bucket)
     ctx.state.set_output("website_url", url)
     return url

@@ -13,14 +13,15 @@ def test_api_lifecycle(cli, server):
     [api] = [a for a in apigw.get_rest_apis()["items"] if a["name"] == "mysfits-api"]
     url = first.stdout.strip().splitlines()[-1]
     assert url == f"{server.url}/restapis/{api['id']}/prod/_user_request_/mysfits"
-    assert "mysfits-api-vpc-link" in first.stdout  # the status table
+    assert "created vpc-link mysfits-api-vpc-link; created rest-api mysfits-api" in first.stderr  # one line per part
 
     status = cli.status()
     kinds = {r["kind"]: r for r in status["resources"]}
     assert kinds["rest-api"]["live"] == "DEPLOYED" and kinds["vpc-link"]["live"] == "AVAILABLE"
     assert status["outputs"]["mysfits_api_url"].endswith("/prod/_user_request_")
 
-    cli.run("up", "api")
+    again = cli.run("up", "api")
+    assert "api              up to date, nothing changed" in again.stderr
     assert [a["name"] for a in apigw.get_rest_apis()["items"]].count("mysfits-api") == 1
     assert len(apigw.get_vpc_links()["items"]) == 1
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from openapi_spec_validator import validate
 
-from mysfits_cli.engine import destroy
 from mysfits_cli.errors import MysfitsError
-from mysfits_cli.steps.api import render_document, up_api
+from mysfits_cli.steps.api import render_document
+from tests.support.steps import destroy, up_api
 
 
 def test_up_api_creates_link_and_api(seeded, ctx):
@@ -132,19 +132,15 @@ def test_interrupted_before_deployment_deploys_next_time(seeded, ctx, make_ctx, 
     from mysfits_cli.resources import apigateway
 
     up_api(ctx, None, None, False)
-    real = apigateway.RestApi.converge
+    real = apigateway.RestApi._deploy
 
-    def put_then_die(self, ctx_, record):
-        ctx_.aws.client("apigateway").put_rest_api(
-            restApiId=record["id"], mode="overwrite", failOnWarnings=True,
-            body=apigateway.json.dumps(self.document).encode(),
-        )
-        raise KeyboardInterrupt
+    def die(self, ctx_, record):
+        raise MysfitsError("killed between PutRestApi and CreateDeployment")
 
-    monkeypatch.setattr(apigateway.RestApi, "converge", put_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    monkeypatch.setattr(apigateway.RestApi, "_deploy", die)
+    with pytest.raises(MysfitsError, match="killed"):
         up_api(make_ctx(), None, None, True)
-    monkeypatch.setattr(apigateway.RestApi, "converge", real)
+    monkeypatch.setattr(apigateway.RestApi, "_deploy", real)
     resumed = make_ctx()
     api_id = resumed.state.get("api.rest-api")["id"]
     before = len(resumed.aws.client("apigateway").get_deployments(restApiId=api_id)["items"])

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from mysfits_cli import reference
-from mysfits_cli.engine import destroy
 from mysfits_cli.errors import MysfitsError
 from mysfits_cli.resources.sagemaker import Endpoint, EndpointConfig, Model
 from mysfits_cli.steps import endpoint as endpoint_step
 from mysfits_cli.steps import train as train_step
 from mysfits_cli.ml import dataset
 from mysfits_cli.ml.evaluate import EvaluationReport, MysfitSummary
-from mysfits_cli.steps.endpoint import deploy_endpoint, evaluate_endpoint, read_test_split, show_report
-from mysfits_cli.steps.train import TrainOptions, train
+from mysfits_cli.options import TrainOptions
+from mysfits_cli.steps.endpoint import evaluate_endpoint, read_test_split, show_report
+from tests.support.steps import deploy_endpoint, destroy, destroy_keys, train
 
 ACCOUNT = "123456789012"
 SMALL = TrainOptions(rows=2000, sample_size=500)
@@ -46,7 +46,7 @@ def sagemaker(ctx):
 
 
 def test_needs_a_completed_training_job(ctx):
-    with pytest.raises(MysfitsError, match=r"run `mysfits train` first"):
+    with pytest.raises(MysfitsError, match=r"Training job, which is not up yet: run `mysfits train` first"):
         deploy_endpoint(ctx, "ml.m4.xlarge", 1)
 
 
@@ -85,11 +85,7 @@ def test_deploys_the_latest_model_on_a_tagged_endpoint(trained):
         assert {"Key": "mysfits:stack", "Value": "mysfits"} in sagemaker(ctx).list_tags(ResourceArn=arn)["Tags"]
     assert ctx.state.outputs["endpoint_name"] == "knn-ml-m4-xlarge-20261125-121000"
     kinds = {key: r["kind"] for key, r in ctx.state.resources.items() if key.startswith("endpoint.")}
-    assert kinds == {
-        "endpoint.model.20261125-121000": "model",
-        "endpoint.config.20261125-121000": "endpoint-config",
-        "endpoint.endpoint": "endpoint",
-    }
+    assert kinds == {"endpoint.model": "model", "endpoint.config": "endpoint-config", "endpoint.endpoint": "endpoint"}
 
 
 def test_the_endpoint_name_follows_the_instance_type(trained):
@@ -113,12 +109,12 @@ def test_deploying_the_same_model_again_changes_nothing(trained, clock, make_ctx
 def test_teardown_deletes_endpoint_config_and_model(trained, record_calls):
     deploy_endpoint(trained, "ml.m4.xlarge", 1)
     recorder = record_calls(trained)
-    assert destroy(trained, skip_kinds=frozenset({"s3-data", "s3-bucket"})) == []
+    assert destroy(trained, purge_data=False) == []
     assert recorder.mutating[:3] == ["DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"]
     assert sagemaker(trained).list_endpoints()["Endpoints"] == []
     assert sagemaker(trained).list_endpoint_configs()["EndpointConfigs"] == []
     assert sagemaker(trained).list_models()["Models"] == []
-    assert trained.state.resources.keys() == {"train.bucket", "train.data.train", "train.data.test", "train.data.output"}
+    assert trained.state.resources.keys() == {"train.bucket", "train.data", "train.output"}
 
 
 def test_after_a_lost_state_the_stack_tag_finds_the_endpoint_and_nothing_else(trained, make_ctx, tmp_path):
@@ -145,10 +141,9 @@ def test_gone_resources_have_no_status_and_count_as_deleted(trained):
     client.delete_endpoint(EndpointName="knn-ml-m4-xlarge-20261125-121000")
     client.delete_endpoint_config(EndpointConfigName="mysfits-knn-config-20261125-121000")
     client.delete_model(ModelName="mysfits-knn-model-20261125-121000")
-    for key, cls in (("endpoint.endpoint", Endpoint), ("endpoint.config.20261125-121000", EndpointConfig),
-                     ("endpoint.model.20261125-121000", Model)):
+    for key, cls in (("endpoint.endpoint", Endpoint), ("endpoint.config", EndpointConfig), ("endpoint.model", Model)):
         assert cls.status(trained, trained.state.get(key)) is None
-    assert destroy(trained, keys=["endpoint.endpoint", "endpoint.config.20261125-121000", "endpoint.model.20261125-121000"]) == []
+    destroy_keys(trained, ["endpoint.endpoint", "endpoint.config", "endpoint.model"])
 
 
 def test_a_failed_endpoint_reports_its_reason(trained, monkeypatch):
@@ -215,6 +210,7 @@ def test_a_new_model_replaces_the_served_one_in_place_and_is_evaluated(ctx, cloc
     clock.stamp = "20261125-121000"
     first = deploy_endpoint(ctx, "ml.m4.xlarge", 1)
     report = evaluate_endpoint(ctx, batches=10)
+    assert ctx.state.outputs["endpoint_training_job"] == "mysfits-knn-20261125-120000"
     assert report.rows == 200 and report.batches == 10
     assert 0.3 < report.accuracy <= 1 and report.bayes_optimal == round(dataset.bayes_optimal_accuracy(), 6)
 
@@ -229,5 +225,5 @@ def test_a_new_model_replaces_the_served_one_in_place_and_is_evaluated(ctx, cloc
     ]
     assert [m["ModelName"] for m in sagemaker(ctx).list_models()["Models"]] == ["mysfits-knn-model-20261125-123000"]
     assert sorted(k for k in ctx.state.resources if k.startswith("endpoint.")) == [
-        "endpoint.config.20261125-123000", "endpoint.endpoint", "endpoint.model.20261125-123000",
+        "endpoint.config", "endpoint.endpoint", "endpoint.model",
     ]

@@ -7,9 +7,10 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from mysfits_cli.engine import destroy, ensure
+from mysfits_cli.engine import ensure
 from mysfits_cli.resources import iam as iam_module
-from mysfits_cli.resources.iam import Role, retry_until_role_usable, settling_error, trust_policy
+from mysfits_cli.resources.iam import Role, is_role_settling, retry_until_role_usable, trust_policy
+from tests.support.steps import destroy_keys
 
 POLICY = {
     "Version": "2012-10-17",
@@ -90,7 +91,7 @@ def test_a_role_already_gone_counts_as_deleted(ctx):
     ctx.aws.client("iam").delete_role_policy(RoleName="mysfits-test-role", PolicyName="mysfits-test-role-policy")
     ctx.aws.client("iam").delete_role(RoleName="mysfits-test-role")
     assert Role.status(ctx, record) is None
-    assert destroy(ctx, keys=["test.role"]) == []
+    destroy_keys(ctx, ["test.role"])
     assert ctx.state.get("test.role") is None
 
 
@@ -108,7 +109,6 @@ def _client_error(code: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, "CreateTrainingJob")
 
 
-SAGEMAKER_SETTLING = settling_error("ValidationException", "could not assume role")
 NOT_ASSUMABLE = _client_error(
     "ValidationException",
     "Could not assume role arn:aws:iam::123456789012:role/r. Please ensure that the role exists "
@@ -116,11 +116,22 @@ NOT_ASSUMABLE = _client_error(
 )
 
 
-def test_settling_error_matches_code_and_message():
-    assert SAGEMAKER_SETTLING(NOT_ASSUMABLE)
-    assert not SAGEMAKER_SETTLING(_client_error("ValidationException", "feature_dim is missing"))
-    assert not SAGEMAKER_SETTLING(_client_error("AccessDeniedException", "could not assume role"))
-    assert not SAGEMAKER_SETTLING(ValueError("could not assume role"))
+@pytest.mark.parametrize("code, message", [
+    ("ValidationException", "Could not assume role arn:aws:iam::123456789012:role/r. Please ensure that the role "
+                            "exists and allows principal 'sagemaker.amazonaws.com' to assume the role."),
+    ("ValidationException", 'The execution role ARN "arn:aws:iam::123456789012:role/r" is invalid. Please ensure '
+                            "that the role exists and that its trust relationship policy allows the action "
+                            '"sts:AssumeRole" for the service principal "sagemaker.amazonaws.com".'),
+    ("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
+])
+def test_every_way_aws_refuses_a_role_not_yet_spread_is_recognised(code, message):
+    assert is_role_settling(_client_error(code, message))
+
+
+def test_other_refusals_are_not_taken_for_iam_settling():
+    assert not is_role_settling(_client_error("ValidationException", "feature_dim is missing"))
+    assert not is_role_settling(_client_error("AccessDeniedException", "could not assume role"))
+    assert not is_role_settling(ValueError("could not assume role"))
 
 
 class FakeClock:
@@ -140,7 +151,7 @@ class FakeClock:
 def clock(monkeypatch):
     fake = FakeClock()
     monkeypatch.setattr(iam_module.time, "monotonic", fake.monotonic)
-    monkeypatch.setattr(iam_module.time, "sleep", fake.sleep)
+    monkeypatch.setattr(iam_module.ui.board, "sleep", fake.sleep)
     return fake
 
 
@@ -153,7 +164,7 @@ def test_retries_with_backoff_until_the_role_is_usable(clock):
             raise NOT_ASSUMABLE
         return "created"
 
-    assert retry_until_role_usable(call, SAGEMAKER_SETTLING) == "created"
+    assert retry_until_role_usable(call) == "created"
     assert clock.sleeps == [1.0, 2.0, 4.0]
 
 
@@ -164,7 +175,7 @@ def test_other_errors_are_raised_at_once(clock):
         raise error
 
     with pytest.raises(ClientError) as raised:
-        retry_until_role_usable(call, SAGEMAKER_SETTLING)
+        retry_until_role_usable(call)
     assert raised.value is error and clock.sleeps == []
 
 
@@ -173,6 +184,6 @@ def test_gives_up_after_about_a_minute(clock):
         raise NOT_ASSUMABLE
 
     with pytest.raises(ClientError):
-        retry_until_role_usable(call, SAGEMAKER_SETTLING)
+        retry_until_role_usable(call)
     assert 40 <= sum(clock.sleeps) <= 60
     assert max(clock.sleeps) == 10.0

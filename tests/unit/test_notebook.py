@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from mysfits_cli.engine import destroy
 from mysfits_cli.resources.codecommit import Repository
 from mysfits_cli.resources.sagemaker import NotebookInstance
-from mysfits_cli.steps.notebook import image_repository_arn, notebook_policy, presigned_jupyter_url, up_notebook
+from mysfits_cli.steps.notebook import image_repository_arn, notebook_policy, presigned_jupyter_url
+from tests.support.steps import destroy, destroy_keys, up_notebook
 
 ACCOUNT = "123456789012"
 # The only statements whose actions AWS offers no resource-level permission for.
@@ -114,7 +114,7 @@ def test_up_notebook_creates_role_instance_and_repository(ctx):
     assert ctx.state.outputs["data_bucket"] == "sagemaker-us-east-1-123456789012"
     kinds = {key: record["kind"] for key, record in ctx.state.resources.items()}
     assert kinds == {
-        "notebook.role": "iam-role",
+        "sagemaker.role": "iam-role",
         "notebook.instance": "notebook-instance",
         "notebook.repository": "codecommit-repository",
     }
@@ -152,9 +152,10 @@ def test_teardown_stops_and_deletes_the_notebook_then_repository_and_role(ctx, r
     up_notebook(ctx, "ml.t2.medium", None)
     recorder = record_calls(ctx)
     assert destroy(ctx) == []
-    assert recorder.mutating == [
-        "StopNotebookInstance", "DeleteNotebookInstance", "DeleteRepository", "DeleteRolePolicy", "DeleteRole",
-    ]
+    # the repository and the notebook go side by side; the role they need goes last
+    assert sorted(recorder.mutating[:-2]) == ["DeleteNotebookInstance", "DeleteRepository", "StopNotebookInstance"]
+    assert recorder.mutating.index("StopNotebookInstance") < recorder.mutating.index("DeleteNotebookInstance")
+    assert recorder.mutating[-2:] == ["DeleteRolePolicy", "DeleteRole"]
     assert ctx.state.resources == {}
     assert ctx.aws.client("sagemaker").list_notebook_instances()["NotebookInstances"] == []
 
@@ -178,8 +179,8 @@ def test_gone_resources_count_as_deleted_and_have_no_status(ctx):
     ctx.aws.client("codecommit").delete_repository(repositoryName="mysfits-recommendations")
     assert NotebookInstance.status(ctx, notebook) is None
     assert Repository.status(ctx, repository) is None
-    assert destroy(ctx, keys=["notebook.instance", "notebook.repository"]) == []
-    assert set(ctx.state.resources) == {"notebook.role"}
+    destroy_keys(ctx, ["notebook.instance", "notebook.repository"])
+    assert set(ctx.state.resources) == {"sagemaker.role"}
 
 
 def test_no_presigned_url_from_an_endpoint_that_cannot_sign_one(ctx, monkeypatch, capsys):

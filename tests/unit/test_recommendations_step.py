@@ -6,19 +6,22 @@ import json
 
 import pytest
 
-from mysfits_cli.engine import destroy
 from mysfits_cli.errors import MysfitsError
 from mysfits_cli.lambda_package import build_package, package_sha256
-from mysfits_cli.steps.api import up_api
-from mysfits_cli.steps.recommendations import up_recommendations
-from mysfits_cli.steps.web import up_web
+from tests.support.steps import destroy, up_api, up_recommendations, up_web
 
 ENDPOINT = "knn-ml-m4-xlarge-20261125-120000"
 
 
+def serve(ctx, name):
+    """Record an endpoint as `deploy-endpoint` would (the recommendations service only needs its name)."""
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}"
+    ctx.state.put("endpoint.endpoint", {"kind": "endpoint", "id": name, "name": name, "arn": arn, "config": "c"})
+
+
 @pytest.fixture
 def deployed(ctx):
-    ctx.state.set_output("endpoint_name", ENDPOINT)
+    serve(ctx, ENDPOINT)
     return ctx
 
 
@@ -66,7 +69,7 @@ def test_rerun_changes_nothing(deployed, make_ctx, record_calls):
 
 def test_new_endpoint_updates_environment_and_policy_only(deployed, make_ctx, record_calls):
     up_recommendations(deployed)
-    deployed.state.set_output("endpoint_name", "knn-ml-m4-xlarge-20261126-080000")
+    serve(deployed, "knn-ml-m4-xlarge-20261126-080000")
     again = make_ctx()
     recorder = record_calls(again)
     up_recommendations(again)
@@ -104,7 +107,7 @@ def test_web_page_points_at_both_apis_and_restores_the_old_one(seeded, deployed)
 
 
 def test_web_needs_a_known_bucket(seeded, deployed):
-    deployed.state.set_output("mysfits_api_url", "https://a.example/prod")
-    deployed.state.set_output("recommendations_api_url", "https://b.example/prod")
+    up_api(deployed)
+    up_recommendations(deployed)
     with pytest.raises(MysfitsError, match="--bucket"):
         up_web(deployed, "no-such-bucket")

@@ -9,13 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from mysfits_cli.cli import app
-from mysfits_cli.engine import destroy, ensure
+from mysfits_cli.engine import ensure
 from mysfits_cli.errors import MysfitsError
 from mysfits_cli.ml import dataset, recordio
+from mysfits_cli.options import TrainOptions
 from mysfits_cli.resources.s3 import Bucket, DataPrefix
 from mysfits_cli.resources.sagemaker import TrainingJob
 from mysfits_cli.steps import train as train_step
-from mysfits_cli.steps.train import LogTail, TrainOptions, follow_job, train
+from mysfits_cli.steps.train import LogTail, follow_job
+from tests.support.steps import destroy_keys, train
 
 ACCOUNT = "123456789012"
 BUCKET = f"sagemaker-us-east-1-{ACCOUNT}"
@@ -65,7 +67,7 @@ def test_an_existing_bucket_is_used_but_never_deleted(ctx, record_calls):
     recorder = record_calls(ctx)
     record = ensure(ctx, Bucket("train.bucket", "their-bucket"))
     assert record["created"] is False and recorder.mutating == []
-    assert destroy(ctx, keys=["train.bucket"]) == []
+    destroy_keys(ctx, ["train.bucket"])
     ctx.aws.client("s3").head_bucket(Bucket="their-bucket")
 
 
@@ -76,38 +78,72 @@ def test_a_bucket_of_ours_is_recognised_after_a_lost_state(ctx, make_ctx, tmp_pa
     assert [r["id"] for r in Bucket.leftovers(lost)] == [BUCKET]
 
 
-def test_our_bucket_is_deleted_only_when_empty(ctx, capsys):
+def test_our_bucket_is_deleted_only_when_empty(ctx):
     record = ensure(ctx, Bucket("train.bucket", BUCKET))
     ctx.aws.client("s3").put_object(Bucket=BUCKET, Key="someone-else/file", Body=b"x")
-    Bucket.delete(ctx, record)
-    assert "Kept bucket" in capsys.readouterr().err
+    assert "holds objects mysfits did not upload" in Bucket.delete(ctx, record)
     ctx.aws.client("s3").delete_object(Bucket=BUCKET, Key="someone-else/file")
-    Bucket.delete(ctx, record)
+    assert Bucket.delete(ctx, record) is None
     assert Bucket.status(ctx, record) is None
-    assert destroy(ctx, keys=["train.bucket"]) == []  # already gone counts as deleted
+    destroy_keys(ctx, ["train.bucket"])  # already gone counts as deleted
+    assert ctx.state.get("train.bucket") is None
+
+
+def test_a_bucket_killed_before_it_was_made_private_and_tagged_is_ours_and_converged(ctx, make_ctx, record_calls):
+    from mysfits_cli.engine import intent
+
+    # the intent is written, CreateBucket reaches S3, the command dies before it hears back
+    ctx.state.put("train.bucket", intent(Bucket("train.bucket", BUCKET)))
+    ctx.aws.client("s3").create_bucket(Bucket=BUCKET)
+    again = make_ctx()
+    recorder = record_calls(again)
+    record = ensure(again, Bucket("train.bucket", BUCKET))
+    assert record["created"] is True
+    assert sorted(recorder.mutating) == ["PutBucketTagging", "PutPublicAccessBlock"]
+    s3 = again.aws.client("s3")
+    assert all(s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"].values())
+    assert {"Key": "mysfits:stack", "Value": "mysfits"} in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]
 
 
 # ---- uploaded data ----------------------------------------------------------------------------
 
+def _prefix(objects: dict[str, bytes], source: dict) -> DataPrefix:
+    made = []
+
+    def make() -> dict[str, bytes]:
+        made.append(True)
+        return {f"mysfits/train/{name}": body for name, body in objects.items()}
+
+    prefix = DataPrefix("d", BUCKET, ["mysfits/train/"], make, source)
+    prefix.made = made
+    return prefix
+
+
 def test_uploads_once_then_only_what_changed_and_removes_what_is_no_longer_wanted(ctx, make_ctx, record_calls):
     ensure(ctx, Bucket("train.bucket", BUCKET))
-    ensure(ctx, DataPrefix("d", BUCKET, "mysfits/train/", {"a": b"1", "b": b"2"}))
+    ensure(ctx, _prefix({"a": b"1", "b": b"2"}, {"v": 1}))
     assert objects(ctx, "mysfits/train/") == {"mysfits/train/a": b"1", "mysfits/train/b": b"2"}
 
     again = make_ctx()
     recorder = record_calls(again)
-    ensure(again, DataPrefix("d", BUCKET, "mysfits/train/", {"a": b"1", "b": b"2"}))
-    assert recorder.mutating == []
+    same = _prefix({"a": b"1", "b": b"2"}, {"v": 1})
+    ensure(again, same)
+    assert recorder.mutating == [] and same.made == []  # the same source, untouched: not even made again
 
     recorder = record_calls(again)
-    ensure(again, DataPrefix("d", BUCKET, "mysfits/train/", {"a": b"1", "c": b"3"}))
+    ensure(again, _prefix({"a": b"1", "c": b"3"}, {"v": 2}))
     assert recorder.mutating == ["PutObject", "DeleteObjects"]
     assert objects(ctx, "mysfits/train/") == {"mysfits/train/a": b"1", "mysfits/train/c": b"3"}
+
+    ctx.aws.client("s3").delete_object(Bucket=BUCKET, Key="mysfits/train/c")  # someone removed an object
+    recorder = record_calls(again)
+    ensure(again, _prefix({"a": b"1", "c": b"3"}, {"v": 2}))
+    assert recorder.mutating == ["PutObject"]
 
 
 def test_deleting_data_removes_every_object_under_the_prefix_only(ctx):
     ensure(ctx, Bucket("train.bucket", BUCKET))
-    record = ensure(ctx, DataPrefix("d", BUCKET, "mysfits/train/", {f"part-{i}": b"x" for i in range(3)}))
+    record = ensure(ctx, _prefix({f"part-{i}": b"x" for i in range(3)}, {"v": 1}))
     ctx.aws.client("s3").put_object(Bucket=BUCKET, Key="mysfits/trainer.txt", Body=b"keep")
     assert DataPrefix.status(ctx, record) == "3 objects, 3 bytes"
     DataPrefix.delete(ctx, record)
@@ -145,11 +181,10 @@ def test_train_uploads_the_seeded_split_and_starts_the_k_nn_job(ctx):
     kinds = {key: record["kind"] for key, record in ctx.state.resources.items()}
     assert kinds == {
         "train.bucket": "s3-bucket",
-        "train.data.train": "s3-data",
-        "train.data.test": "s3-data",
-        "notebook.role": "iam-role",
-        f"train.job.{JOB}": "training-job",
-        "train.data.output": "s3-data",
+        "train.data": "s3-data",
+        "sagemaker.role": "iam-role",
+        "train.job": "training-job",
+        "train.output": "s3-data",
     }
     assert ctx.state.get("train.bucket")["created"] is True
     assert ctx.state.outputs["test_data"] == f"s3://{BUCKET}/mysfits/test/"
@@ -193,15 +228,68 @@ def test_feature_dim_must_match_the_data(ctx):
         train(ctx, TrainOptions(rows=100, feature_dim=4))
 
 
-def test_a_rerun_with_the_same_data_uploads_nothing(ctx, make_ctx, record_calls, monkeypatch):
+def test_a_rerun_with_the_same_data_and_settings_changes_nothing(ctx, make_ctx, record_calls, monkeypatch):
     train(ctx, SMALL)
     monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-130000")
     again = make_ctx()
     recorder = record_calls(again)
-    train(again, SMALL)
+    assert train(again)["id"] == JOB  # the options not given are the ones the job was trained with
+    assert recorder.mutating == []
+
+
+def test_new_trains_again_on_the_same_data(ctx, make_ctx, record_calls, monkeypatch):
+    train(ctx, SMALL)
+    monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-130000")
+    again = make_ctx()
+    recorder = record_calls(again)
+    assert train(again, TrainOptions(new=True))["id"] == "mysfits-knn-20261125-130000"
     assert recorder.mutating == ["CreateTrainingJob"]
     jobs = [r["id"] for r in again.state.resources.values() if r["kind"] == "training-job"]
     assert jobs == ["mysfits-knn-20261125-130000"]  # the finished older job is forgotten
+
+
+def test_other_settings_train_again_and_say_why(ctx, make_ctx, monkeypatch, capsys):
+    train(ctx, SMALL)
+    monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-130000")
+    capsys.readouterr()
+    assert train(make_ctx(), TrainOptions(k=15))["id"] == "mysfits-knn-20261125-130000"
+    assert "Training again: k 10 → 15" in capsys.readouterr().err
+
+
+def test_a_rerun_follows_the_job_that_is_still_running(ctx, make_ctx, record_calls, monkeypatch):
+    from moto.sagemaker.models import FakeTrainingJob
+
+    original = FakeTrainingJob.__init__
+
+    def in_progress(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.training_job_status, self.secondary_status = "InProgress", "Training"
+
+    monkeypatch.setattr(FakeTrainingJob, "__init__", in_progress)
+    train(ctx, TrainOptions(rows=100, sample_size=50, wait=False))
+    monkeypatch.setattr(FakeTrainingJob, "__init__", original)
+    moto_training_job(JOB).training_job_status = "Completed"
+    again = make_ctx()
+    recorder = record_calls(again)
+    monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-130000")
+    assert train(again)["id"] == JOB
+    assert recorder.mutating == []
+
+
+def test_a_job_killed_after_create_is_adopted_not_started_twice(ctx, make_ctx, record_calls, monkeypatch):
+    from mysfits_cli.engine import intent
+
+    train(ctx, SMALL)
+    monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-130000")
+    killed = TrainingJob("train.job", "mysfits-knn-20261125-130000", _request(ctx))
+    killed.identity = {**ctx.state.get("train.job")["identity"], "k": 15}
+    ctx.state.put("train.job", intent(killed))  # the intent of a k=15 run, killed right after CreateTrainingJob
+    ctx.aws.client("sagemaker").create_training_job(TrainingJobName=killed.name, **_request(ctx))
+    monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-140000")
+    again = make_ctx()
+    recorder = record_calls(again)
+    assert train(again, TrainOptions(k=15))["id"] == "mysfits-knn-20261125-130000"
+    assert "CreateTrainingJob" not in recorder.mutating
 
 
 def test_no_wait_returns_at_once_and_status_shows_the_progress(ctx, monkeypatch):
@@ -217,7 +305,6 @@ def test_no_wait_returns_at_once_and_status_shows_the_progress(ctx, monkeypatch)
     job = train(ctx, TrainOptions(rows=100, sample_size=50, wait=False))
     assert job["status"] == "InProgress" and "model_artifact" not in job
     assert TrainingJob.status(ctx, job) == "InProgress (Training)"
-    assert "train.data.output" not in ctx.state.resources
 
 
 def test_a_failed_job_reports_its_reason(ctx, monkeypatch):
@@ -233,7 +320,7 @@ def test_a_failed_job_reports_its_reason(ctx, monkeypatch):
     monkeypatch.setattr(FakeTrainingJob, "__init__", failing)
     with pytest.raises(MysfitsError, match="is Failed: AlgorithmError: feature_dim does not match"):
         train(ctx, SMALL)
-    assert ctx.state.get(f"train.job.{JOB}")["kind"] == "training-job"
+    assert ctx.state.get("train.job")["kind"] == "training-job"
 
 
 def test_log_tail_returns_each_line_of_the_job_s_streams_once(ctx):
@@ -266,7 +353,7 @@ def test_log_lines_are_printed_while_following_and_hidden_with_no_logs(ctx, caps
         logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=f"{JOB}/algo-1",
         logEvents=[{"timestamp": int(time.time() * 1000), "message": "[k-NN] done [not markup]"}],
     )
-    record = ensure(ctx, TrainingJob(f"train.job.{JOB}", JOB, _request(ctx)))
+    record = ensure(ctx, TrainingJob("train.job", JOB, _request(ctx)))
     follow_job(ctx, record, timeout=60, show_logs=False)
     assert "[k-NN] done" not in capsys.readouterr().err
     follow_job(ctx, record, timeout=60, show_logs=True)
@@ -275,13 +362,14 @@ def test_log_lines_are_printed_while_following_and_hidden_with_no_logs(ctx, caps
 
 
 def _request(ctx):
-    return train_step.training_request(SMALL, "img", f"arn:aws:iam::{ACCOUNT}:role/r", BUCKET, "mysfits/", 5)
+    spec = train_step.resolve_spec(ctx, SMALL)
+    return train_step.training_request(spec, "img", f"arn:aws:iam::{ACCOUNT}:role/r", BUCKET, "mysfits/", 5)
 
 
-def test_teardown_of_a_finished_job_makes_no_call_and_a_gone_job_has_no_status(ctx, record_calls):
-    record = ensure(ctx, TrainingJob(f"train.job.{JOB}", JOB, _request(ctx)))
+def test_teardown_of_a_finished_job_makes_no_call_and_says_so_and_a_gone_job_has_no_status(ctx, record_calls):
+    record = ensure(ctx, TrainingJob("train.job", JOB, _request(ctx)))
     recorder = record_calls(ctx)
-    TrainingJob.delete(ctx, record)
+    assert "cannot be deleted, and cost nothing" in TrainingJob.delete(ctx, record)
     assert recorder.mutating == []
     assert TrainingJob.status(ctx, {"id": "mysfits-knn-19990101-000000"}) is None
 
@@ -306,6 +394,7 @@ def test_train_reports_a_malformed_data_file_with_its_line(aws, tmp_path):
     result = CliRunner().invoke(app, ["--state-file", str(tmp_path / "s.json"), "train", "--data", str(bad)])
     assert isinstance(result.exception, MysfitsError)
     assert str(result.exception) == f"{bad} line 2: answer 5 is 9, expected 1-8"
+    assert not (tmp_path / "s.json").exists() or '"resources": {}' in (tmp_path / "s.json").read_text()
 
 
 def test_train_reports_a_missing_data_file(aws, tmp_path):
