@@ -255,7 +255,9 @@ def preview(ctx: Context, resource: Resource) -> tuple[Change, Record]:
     if record is None:
         action = "replace" if renamed else "create"
         note = f"replaces {recorded.get('name')}" if renamed else None
-        return Change(action, note=note), Unknown(name=resource.name, **(resource.identity or {}))
+        known = {"name": resource.name, **({"id": resource.name} if resource.id_is_name else {})}
+        return Change(action, note=note), Unknown(**known, **(resource.identity or {}))
+    record = _tagged(resource, record)
     reason = resource.replacement(ctx, record)
     if reason:
         return Change("replace", note=reason), record

@@ -168,6 +168,33 @@ def _sweep_retired(ctx: Context, graph: Graph, finished: Node, selected: set[str
                             f"{engine.one_line(exc)}")
 
 
+# Kinds that run (and bill) on AWS by themselves once created, and the states in which they do.
+STILL_RUNNING = {
+    "training-job": ("InProgress", "`{up}` follows it again, `{teardown}` stops it"),
+    "notebook-instance": ("Pending", "`{teardown}` stops and deletes it"),
+    "endpoint": ("Creating", "`{teardown}` deletes it"),
+}
+
+
+def still_running(ctx: Context) -> list[str]:
+    """What keeps running on AWS after an interruption: one line each, with what stops it."""
+    lines = []
+    for key, record in ctx.state.items():
+        kind = record.get("kind", "")
+        if kind not in STILL_RUNNING or (engine.is_pending(record) and "id" not in record):
+            continue
+        cls = engine.Resource.registry[kind]
+        try:
+            status = cls.status(ctx, record)
+        except Exception:  # noqa: BLE001 - best effort while the user waits to get their prompt back
+            status = "status unknown"
+        if status is None or status in ("Completed", "Failed", "Stopped", "Deleting"):
+            continue
+        _, advice = STILL_RUNNING[kind]
+        lines.append(f"{kind} {record.get('name')} is {status}: {advice}")
+    return lines
+
+
 # ---- plan ----------------------------------------------------------------------------------------
 
 
@@ -188,7 +215,7 @@ def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs
         missing = next((need for need in node.needs if need in failed), None)
         if missing:
             failed[node.key] = missing
-            planned.append(PlannedNode(node, Change("blocked", note=f"needs the {graph[missing].title.lower()}, not up")))
+            planned.append(PlannedNode(node, Change("blocked", note=f"needs {graph[missing].title}")))
             continue
         run = Run(ctx, options, {need: outputs.get(need) for need in node.needs}, planning=True)
         try:
@@ -197,9 +224,9 @@ def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs
                 change = Change("read")
             else:
                 change, outputs[node.key] = node.plan(run)
-        except MysfitsError as exc:
+        except Exception as exc:  # noqa: BLE001 - the plan shows what it could not find out, and goes on
             failed[node.key] = node.key
-            change = Change("fail", note=str(exc))
+            change = Change("fail", note=str(exc) if isinstance(exc, MysfitsError) else engine.one_line(exc))
         planned.append(PlannedNode(node, change))
     return planned
 

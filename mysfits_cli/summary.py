@@ -14,7 +14,8 @@ def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
     """(part, symbol, what happened) for each part of the stack that was selected."""
     lines = []
     for part in graph.parts:
-        results = [r for r in outcome.results.values() if r.node.part == part]
+        results = sorted((r for r in outcome.results.values() if r.node.part == part),
+                         key=lambda r: graph.position[r.node.key])
         if not results:
             continue
         bad = next((r for r in results if r.outcome != "done"), None)
@@ -26,10 +27,13 @@ def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
     return lines
 
 
-def show_outcome(outcome: Outcome, graph: Graph, resume: str) -> None:
+def show_outcome(outcome: Outcome, graph: Graph, resume: str, running: list[str] = ()) -> None:
+    """One line per part; `running` says what keeps running (and billing) after an interruption."""
     for part, symbol, text in part_lines(outcome, graph):
         ui.err.print(f"{symbol} [bold]{part:<16}[/] {text}", highlight=False)
     if outcome.interrupted:
+        for line in running:
+            ui.warn(f"Still running on AWS, and billing: {line}".format(up=resume, teardown="mysfits teardown"))
         ui.warn(f"Interrupted. Everything created so far is recorded; `{resume}` carries on from here")
     elif not outcome.ok:
         ui.warn(f"Parts that did not fail are up. Fix what failed, then `{resume}` carries on from here")

@@ -66,7 +66,7 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
 
     `after(stack)` runs once everything is up, with the stack still open (to print its URLs).
     """
-    from .. import ui
+    from ..runner import still_running
     from ..runtime import open_stack
     from ..stack import GRAPH, up
     from ..summary import show_outcome
@@ -75,7 +75,7 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
         if plan_first and not _approved(stack, options, only, skip, yes):
             raise typer.Exit(1)
         outcome = up(stack, options, only, skip)
-        show_outcome(outcome, GRAPH, resume_command())
+        show_outcome(outcome, GRAPH, resume_command(), still_running(stack) if outcome.interrupted else [])
         if outcome.interrupted:
             raise KeyboardInterrupt
         if not outcome.ok:

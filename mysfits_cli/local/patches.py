@@ -15,6 +15,7 @@ moto 5.2 behaviour we leave alone (the data plane copes with it, see dataplane.p
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
@@ -25,6 +26,8 @@ _MARK = "_mysfits_patch"
 def apply() -> None:
     """Apply every fix once; later calls do nothing."""
     _import_mock_integration_without_uri()
+    _delete_unknown_rest_api_is_not_found()
+    _unimplemented_actions_are_501()
 
 
 def _import_mock_integration_without_uri() -> None:
@@ -58,3 +61,47 @@ def _import_mock_integration_without_uri() -> None:
 
     setattr(put_integration, _MARK, True)
     APIGatewayBackend.put_integration = put_integration  # type: ignore[method-assign]
+
+
+def _delete_unknown_rest_api_is_not_found() -> None:
+    """DeleteRestApi of an API that does not exist answers NotFoundException (404).
+
+    moto 5.2 pops the id from a dict and fails with a KeyError (HTTP 500 from the server);
+    AWS answers 404 NotFoundException, as GetRestApi does, which callers treat as "already gone".
+    """
+    original = APIGatewayBackend.delete_rest_api
+    if getattr(original, _MARK, False):
+        return
+
+    @functools.wraps(original)
+    def delete_rest_api(self: APIGatewayBackend, function_id: str) -> Any:
+        self.get_rest_api(function_id)  # raises moto's RestAPINotFound, as AWS does
+        return original(self, function_id)
+
+    setattr(delete_rest_api, _MARK, True)
+    APIGatewayBackend.delete_rest_api = delete_rest_api  # type: ignore[method-assign]
+
+
+def _unimplemented_actions_are_501() -> None:
+    """An operation moto does not implement answers 501 Not Implemented, at once.
+
+    moto raises NotImplementedError, which its server turns into an HTML 500; clients retry a
+    500 as a transient AWS failure (eight attempts with backoff: half a minute for nothing).
+    501 is what HTTP says for an operation a server does not do, and no client retries it.
+    """
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+    if getattr(original, _MARK, False):
+        return
+
+    @functools.wraps(original)
+    def call_action(self: BaseResponse) -> Any:
+        try:
+            return original(self)
+        except NotImplementedError as error:
+            body = json.dumps({"__type": "NotImplemented", "message": f"{error} in the local cloud"})
+            return 501, {"status": "501", "x-amzn-ErrorType": "NotImplemented", "Content-Type": "application/json"}, body
+
+    setattr(call_action, _MARK, True)
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]

@@ -302,7 +302,7 @@ def training_job(run: Run) -> Record:
         ctx.state.retire(JOB_KEY)
         job = _run_job(run, spec)
     if job["status"] in ("Failed", "Stopped"):
-        raise MysfitsError(f"Training job {job['id']} is {job['status']}: {job.get('failure') or 'no reason given'}")
+        raise MysfitsError(f"{job['id']} is {job['status']}: {job.get('failure') or 'no reason given'}")
     ctx.state.set_output("training_job", job["id"])
     if job["status"] == "Completed":
         ctx.state.set_output("test_data_job", job["id"])

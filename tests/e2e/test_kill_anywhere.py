@@ -1,0 +1,110 @@
+"""Kill it anywhere: every command, SIGKILLed right after each of its mutating calls reached AWS, then run again.
+
+The proxy in tests/support/killproxy.py lets each mutating request reach the server, then kills
+the CLI's process group before it hears the answer. Each command is re-run until it completes;
+every one of its mutating calls has then been a kill point once. At the end: nothing was
+created twice, no extra training job, every owned property is right, the state file was whole
+JSON after every kill, and one teardown (killed the same way) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.killproxy import KillProxy
+
+pytestmark = pytest.mark.e2e
+
+TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
+SITE_BUCKET = "mysfits-website-123456789012"
+ORIGINAL_PAGE = b"<html><body>the site as the workshop left it</body></html>"
+COMMANDS = [
+    ("up", "api"),
+    ("up", "notebook"),
+    ("train", "--rows", "3000", "--sample-size", "500", "--no-logs"),
+    ("deploy-endpoint", "--no-evaluate"),
+    ("up", "recommendations"),
+]
+
+
+def _starter(server, state_file, *args):
+    env = server.env(MYSFITS_POLL_SECONDS="0.05", COLUMNS="200")
+    env.pop("MYSFITS_ENDPOINT_URL")
+
+    def start(url: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mysfits_cli.cli", "--endpoint-url", url, "--state-file", str(state_file), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+            start_new_session=True,  # its own process group, as a terminal's job would be
+        )
+
+    return start
+
+
+def _whole_json(state_file):
+    def check(run) -> None:
+        if state_file.exists():
+            json.loads(state_file.read_text())  # never half written, whatever the moment of the kill
+
+    return check
+
+
+def _tagged(client, arn_key: str, items: list[dict]) -> list[dict]:
+    return [item for item in items if TAG in client.list_tags(ResourceArn=item[arn_key]).get("Tags", [])]
+
+
+def test_every_command_converges_after_a_kill_right_after_each_mutating_call(server, tmp_path):
+    state_file = tmp_path / "state.json"
+    s3 = server.client("s3")
+    s3.put_object(Bucket=SITE_BUCKET, Key="index.html", Body=ORIGINAL_PAGE, ContentType="text/html")
+    kills: dict[str, int] = {}
+    with KillProxy(server.url) as proxy:
+        for args in COMMANDS:
+            runs = proxy.until_converged(_starter(server, state_file, *args), check=_whole_json(state_file))
+            kills[" ".join(args[:2])] = len(runs) - 1
+        assert all(kills.values()), kills
+
+        # nothing twice
+        apigw, sagemaker = server.client("apigateway"), server.client("sagemaker")
+        assert sorted(a["name"] for a in apigw.get_rest_apis()["items"]) == ["mysfits-api", "mysfits-recommendations-api"]
+        assert len(apigw.get_vpc_links()["items"]) == 1
+        assert len(sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
+        assert len(sagemaker.list_notebook_instances()["NotebookInstances"]) == 1
+        assert len(_tagged(sagemaker, "EndpointArn", sagemaker.list_endpoints()["Endpoints"])) == 1
+        assert len(_tagged(sagemaker, "EndpointConfigArn", sagemaker.list_endpoint_configs()["EndpointConfigs"])) == 1
+        assert len(_tagged(sagemaker, "ModelArn", sagemaker.list_models()["Models"])) == 1
+        assert [f["FunctionName"] for f in server.client("lambda").list_functions()["Functions"]] == ["mysfits-recommendations"]
+
+        # every owned property right
+        bucket = "sagemaker-us-east-1-123456789012"
+        assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+        assert TAG in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+        [group] = server.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/mysfits-")["logGroups"]
+        assert group["retentionInDays"] == 14
+        iam = server.client("iam")
+        for role in ("mysfits-notebook-role", "mysfits-recommendations-role"):
+            assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [f"{role}-policy"]
+        status = json.loads(subprocess.run(
+            [sys.executable, "-m", "mysfits_cli.cli", "--state-file", str(state_file), "status", "--json"],
+            capture_output=True, text=True, env=server.env(), check=True).stdout)
+        assert not [r for r in status["resources"] if r["missing"] or r["pending"] or r["superseded"]]
+
+        # one teardown, killed the same way, leaves nothing behind
+        runs = proxy.until_converged(_starter(server, state_file, "teardown", "--yes", "--purge-data"),
+                                     check=_whole_json(state_file))
+        kills["teardown"] = len(runs) - 1
+    assert apigw.get_rest_apis()["items"] == [] and apigw.get_vpc_links()["items"] == []
+    assert sagemaker.list_notebook_instances()["NotebookInstances"] == []
+    assert _tagged(sagemaker, "EndpointArn", sagemaker.list_endpoints()["Endpoints"]) == []
+    assert _tagged(sagemaker, "EndpointConfigArn", sagemaker.list_endpoint_configs()["EndpointConfigs"]) == []
+    assert _tagged(sagemaker, "ModelArn", sagemaker.list_models()["Models"]) == []
+    assert server.client("lambda").list_functions()["Functions"] == []
+    assert [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("mysfits-")] == []
+    assert [b for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket] == []
+    assert s3.get_object(Bucket=SITE_BUCKET, Key="index.html")["Body"].read() == ORIGINAL_PAGE
+    assert json.loads(state_file.read_text())["stacks"]["mysfits/us-east-1/123456789012"]["resources"] == {}
+    print(f"kill points per command: {kills}, {sum(kills.values())} in all")
