@@ -44,10 +44,6 @@ class Outcome:
     def ok(self) -> bool:
         return not self.interrupted and all(r.outcome == "done" for r in self.results.values())
 
-    def output(self, key: str) -> Any:
-        result = self.results.get(key)
-        return result.output if result else None
-
     @property
     def failures(self) -> list[NodeResult]:
         return [r for r in self.results.values() if r.outcome == "failed"]
@@ -78,23 +74,23 @@ def external_outputs(ctx: Context, selection: Selection, command: Callable[[Node
 def apply(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs: dict[str, Any]) -> Outcome:
     results: dict[str, NodeResult] = {}
     todo = list(selection.nodes)
-    running: dict[str, threading.Thread] = {}
+    running: set[str] = set()
     events: queue.Queue[NodeResult] = queue.Queue()
     selected = set(selection.keys)
     interrupted = False
+    ui.board.cancelled.clear()
     try:
         while todo or running:
             for node in [n for n in todo if all(need in outputs for need in n.needs)]:
                 todo.remove(node)
                 run = Run(ctx, options, {need: outputs[need] for need in node.needs})
-                thread = threading.Thread(target=_run_node, args=(ctx, graph, node, run, selected, events),
-                                          name=f"node-{node.key}", daemon=True)
-                running[node.key] = thread
-                thread.start()
+                threading.Thread(target=_run_node, args=(ctx, graph, node, run, selected, events),
+                                 name=f"node-{node.key}", daemon=True).start()
+                running.add(node.key)
             if not running:
                 break
             result = _next(events)
-            running.pop(result.node.key, None)
+            running.discard(result.node.key)
             results[result.node.key] = result
             if result.outcome == "done":
                 outputs[result.node.key] = result.output
@@ -116,7 +112,7 @@ def apply(ctx: Context, graph: Graph, selection: Selection, options: Any, output
                     result = events.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                running.pop(result.node.key, None)
+                running.discard(result.node.key)
                 results[result.node.key] = result
         except KeyboardInterrupt:
             os._exit(130)
@@ -284,8 +280,8 @@ def destroy(ctx: Context, graph: Graph, targets: dict[str, list[Target]]) -> lis
     """
     failures: list[tuple[str, str]] = []
     finished: dict[str, bool] = {}  # node -> all of its targets deleted
-    todo = [node for node in reversed(graph.order)]
-    running: dict[str, threading.Thread] = {}
+    todo = list(reversed(graph.order))
+    running: set[str] = set()
     events: queue.Queue[tuple[str, list[tuple[str, str]]]] = queue.Queue()
 
     def dependents_done(node: Node) -> bool:
@@ -304,13 +300,12 @@ def destroy(ctx: Context, graph: Graph, targets: dict[str, list[Target]]) -> lis
                 elif not items:
                     finished[node.key] = True
                 else:
-                    thread = threading.Thread(target=_delete_node, args=(ctx, node, items, events), daemon=True)
-                    running[node.key] = thread
-                    thread.start()
+                    threading.Thread(target=_delete_node, args=(ctx, node, items, events), daemon=True).start()
+                    running.add(node.key)
         if not running:
             break
         key, node_failures = _next(events)
-        running.pop(key)
+        running.discard(key)
         failures.extend(node_failures)
         finished[key] = not node_failures
     return failures

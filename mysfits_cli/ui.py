@@ -57,7 +57,9 @@ def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> 
         grid.add_column(column, overflow="fold")
     for row in rows:
         grid.add_row(*(("" if cell is None else str(cell)) for cell in row))
-    out.print(grid)
+    # While the board is live on the terminal, everything goes through its console, above the board.
+    live = board.live
+    (live.console if live is not None else out).print(grid)
 
 
 def clock(seconds: float) -> str:

@@ -167,7 +167,7 @@ class DataPrefix(Resource):
         for key, body in wanted.items():
             etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
             if live.get(key) != etag:
-                ui.step(f"Uploading s3://{self.bucket}/{key} ({len(body):,} bytes)")
+                ui.step(f"Uploading {key} ({len(body) / 1e6:.1f} MB) to bucket {self.bucket}")
                 etag = client.put_object(Bucket=self.bucket, Key=key, Body=body)["ETag"].strip('"')
             etags[key] = etag
         _delete_keys(ctx, self.bucket, [key for key in live if key not in wanted])
