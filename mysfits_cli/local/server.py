@@ -10,7 +10,8 @@ environment variables and defaults), serves, seeds what the workshop's earlier m
 built, then prints one line
 `mysfits local cloud ready at http://127.0.0.1:P (region R, <settings>, pid N)`.
 GET /_mysfits/health answers {"ready": true, "settings": {...}, ...} once seeding is
-done (503 before). SIGTERM or SIGINT stops it cleanly.
+done (503 before); POST /_mysfits/clock {"advance": seconds} moves the clock on (for
+tests). SIGTERM or SIGINT stops it cleanly.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .settings import CODECOMMIT_ACCESS, DEFAULT_TIME_SCALE, LATENCY_MODELS, Clo
 
 HOST = "127.0.0.1"
 HEALTH_PATH = "/_mysfits/health"  # '_' cannot start an S3 bucket name, so no request to moto is shadowed
+CLOCK_PATH = "/_mysfits/clock"
 
 # The emulator must never act on the caller's AWS profile or endpoint settings.
 _CALLER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
@@ -49,11 +51,42 @@ class Health:
         if environ.get("PATH_INFO") != HEALTH_PATH:
             return self.app(environ, start_response)
         ready = self.ready.is_set()
-        body = json.dumps({"ready": ready, "pid": os.getpid(), "region": self.region,
-                           "settings": self.settings}).encode()
-        start_response("200 OK" if ready else "503 Service Unavailable",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+        return _json(start_response, "200 OK" if ready else "503 Service Unavailable",
+                     {"ready": ready, "pid": os.getpid(), "region": self.region, "settings": self.settings})
+
+
+class ClockControl:
+    """WSGI middleware: POST {"advance": seconds} to the clock path moves the local cloud's clock on.
+
+    For tests, like moto's own /moto-api: they run the server with a huge time scale, so
+    time stands still, and cross each window of the strict rules or the latency model
+    exactly when they mean to. No AWS client ever calls it.
+    """
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if environ.get("PATH_INFO") != CLOCK_PATH:
+            return self.app(environ, start_response)
+        from . import context
+
+        clock = context.current().clock
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            seconds = float(json.loads(environ["wsgi.input"].read(length) or b"{}").get("advance", 0))
+            if environ.get("REQUEST_METHOD") != "POST" or seconds < 0:
+                raise ValueError("POST {\"advance\": seconds} with seconds >= 0")
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _json(start_response, "400 Bad Request", {"message": str(exc)})
+        clock.advance(seconds)
+        return _json(start_response, "200 OK", {"now": clock.now()})
+
+
+def _json(start_response: Callable, status: str, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def build_app(region: str, endpoint_url: str, cache_dir: Path | None = None,
@@ -65,7 +98,7 @@ def build_app(region: str, endpoint_url: str, cache_dir: Path | None = None,
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     record = settings.to_record() if settings is not None else None
-    return Health(DataPlane(moto_app, endpoint_url=endpoint_url, cache_dir=cache_dir), region, record)
+    return Health(ClockControl(DataPlane(moto_app, endpoint_url=endpoint_url, cache_dir=cache_dir)), region, record)
 
 
 def parse_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> CloudSettings:

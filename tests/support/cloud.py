@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mysfits_cli.local.manager import free_port
-from mysfits_cli.local.server import HEALTH_PATH, HOST
+from mysfits_cli.local.server import CLOCK_PATH, HEALTH_PATH, HOST
 from mysfits_cli.local.settings import CloudSettings
 
 START_TIMEOUT_SECONDS = 60.0
@@ -49,12 +49,12 @@ class ServerHandle:
     def pid(self) -> int:
         return self.process.pid
 
-    def client(self, service: str, **config: Any) -> Any:
+    def client(self, service: str, region: str | None = None, **config: Any) -> Any:
         """A boto3 client for this server, with fake credentials (`config`: botocore Config options)."""
         import boto3
         from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.url, region_name=self.region,
+        return boto3.client(service, endpoint_url=self.url, region_name=region or self.region,
                             aws_access_key_id="testing", aws_secret_access_key="testing",
                             config=Config(**config) if config else None)
 
@@ -66,6 +66,13 @@ class ServerHandle:
                    MYSFITS_ENDPOINT_URL=self.url)
         env.update(extra)
         return env
+
+    def advance(self, seconds: float) -> float:
+        """Move the server's clock `seconds` AWS seconds on; its time afterwards."""
+        request = urllib.request.Request(self.url + CLOCK_PATH, data=json.dumps({"advance": seconds}).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["now"]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
