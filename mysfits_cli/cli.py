@@ -13,6 +13,7 @@ import typer
 from . import __version__
 from .config import DEFAULT_STACK, DEFAULT_STATE_FILE, Settings, env_first
 from .errors import MysfitsError
+from .local.settings import DEFAULT_TIME_SCALE
 
 app = typer.Typer(
     help="Provision the Mythical Mysfits machine-learning recommendation module on AWS, or on a local cloud.",
@@ -167,7 +168,7 @@ def local_start(
         None, "--latency", help="aws: resources take AWS-like (scaled) times; none: instant \\[env: MYSFITS_LOCAL_LATENCY; default: none]",
     ),
     time_scale: Optional[float] = typer.Option(
-        None, "--time-scale", help="Real seconds per AWS second of every rule and transition \\[env: MYSFITS_LOCAL_TIME_SCALE; default: 0.001]",
+        None, "--time-scale", help=f"Real seconds per AWS second of every rule and transition \\[env: MYSFITS_LOCAL_TIME_SCALE; default: {DEFAULT_TIME_SCALE:g}]",
     ),
     codecommit: Optional[str] = typer.Option(
         None, "--codecommit", help="closed: refuse new repositories as AWS does on accounts that never had one \\[env: MYSFITS_LOCAL_CODECOMMIT; default: open]",

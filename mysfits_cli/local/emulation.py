@@ -1,6 +1,6 @@
 """Everything the local cloud changes in moto, installed and uninstalled as one.
 
-    emulation.install(CloudSettings())      # strict, time scale 0.001, no latency model
+    emulation.install(CloudSettings())      # strict, default time scale, no latency model
     ...                                      # moto (server or mock_aws) now plays by them
     emulation.uninstall()
 

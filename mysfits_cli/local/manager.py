@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -129,7 +129,7 @@ def _refuse_other_settings(running: LocalCloud, requested: dict[str, Any]) -> No
     differing = {name: value for name, value in requested.items()
                  if value is not None and getattr(running.settings, name) != value}
     if differing:
-        wanted = settings_from_env(**{**running.settings.to_record(), **differing})
+        wanted = replace(running.settings, **differing)
         raise MysfitsError(
             f"The local cloud is already running ({running.settings.describe()}): "
             f"run `mysfits local stop` first to start it {wanted.describe()}"

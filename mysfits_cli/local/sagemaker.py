@@ -68,8 +68,6 @@ def uninstall() -> None:
     _PATCHES.restore()
 
 
-
-
 # -- training -------------------------------------------------------------------
 
 
@@ -86,7 +84,9 @@ def _train_for_real() -> None:
     channels' S3 objects from moto's S3, write the artifact to moto's S3 and the log to
     moto's CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, `<job>/algo-1-<epoch>`),
     and move the job through those statuses. DescribeTrainingJob serialises the job's
-    attributes, so it reports all of it unchanged.
+    attributes, so it reports all of it unchanged. With the latency model the instances'
+    start-up and the image download take their AWS time (latency.py); in strict mode a job
+    whose role IAM has not spread yet fails as on AWS (strict.training_role_failure).
     """
 
     def build(original):

@@ -156,8 +156,8 @@ def roles_take_time_to_reach_services() -> None:
     - SageMaker CreateNotebookInstance and CreateModel: ValidationException 'The
       execution role ARN "<arn>" is invalid. Please ensure that the role exists and that
       its trust relationship policy allows the action "sts:AssumeRole" for the service
-      principal "sagemaker.amazonaws.com".' (as seen in aws-samples code-conversion
-      READMEs and hashicorp/terraform-provider-aws's endpoint code);
+      principal "sagemaker.amazonaws.com".' (quoted for CreateModel in AWS sample READMEs,
+      and matched by hashicorp/terraform-provider-aws's SageMaker endpoint code);
     - SageMaker CreateTrainingJob: ValidationException "Could not assume role <arn>.
       Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com'
       to assume the role." (awslabs/predictive-maintenance-using-machine-learning#3);
@@ -360,9 +360,10 @@ def in_progress_endpoints() -> None:
 
     moto: updates (with our emulation) and deletes an endpoint in any status.
     AWS: ValidationException 'Cannot update in-progress endpoint "<arn>".' for
-    UpdateEndpoint and DeleteEndpoint while it is Creating or Updating (as seen in
-    aws-controllers-k8s's sagemaker-controller and in stubbed tests of SageMaker
-    clients); DeleteEndpoint is refused "during Creating" until a final status.
+    UpdateEndpoint and DeleteEndpoint while it is Creating or Updating (as clients that
+    handle it quote it, e.g. a stubbed boto3 DeleteEndpoint answering 'Cannot update
+    in-progress endpoint "arn:aws:sagemaker:us-west-2:123456789098:endpoint/test-endpoint".';
+    field notes of a failing endpoint: DeleteEndpoint is refused while it is Creating).
     We: the same refusal while the endpoint is Creating, Updating, Deleting,
     SystemUpdating or RollingBack.
     """

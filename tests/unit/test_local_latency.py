@@ -7,22 +7,18 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from mysfits_cli.local import emulation, latency, strict
+from mysfits_cli.local import latency, strict
 from tests.support.calls import BUCKET, create_role, csv_rows, error, eventually, put_object, training_job
-from tests.support.emulation import open_cloud
+from tests.support.emulation import local_cloud
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
 def cloud():
-    with mock_aws():
-        try:
-            yield open_cloud(latency="aws")
-        finally:
-            emulation.uninstall()
+    with local_cloud(latency="aws") as opened:
+        yield opened
 
 
 def test_a_vpc_link_is_pending_then_available_and_deleting_then_gone(cloud):
@@ -132,17 +128,10 @@ def test_the_endpoint_takes_aws_time_in_the_latency_model(cloud):
 
 
 def test_without_the_latency_model_only_strict_endpoints_take_time():
-    with mock_aws():
-        try:
-            open_cloud(strict=False)
-            assert latency.duration("endpoint.create") == latency.duration("notebook.start") == 0
-        finally:
-            emulation.uninstall()
-        try:
-            open_cloud()
-            assert latency.duration("endpoint.create") == 30 and latency.duration("notebook.start") == 0
-        finally:
-            emulation.uninstall()
+    with local_cloud(strict=False):
+        assert latency.duration("endpoint.create") == latency.duration("notebook.start") == 0
+    with local_cloud():
+        assert latency.duration("endpoint.create") == 30 and latency.duration("notebook.start") == 0
 
 
 def documented_table(text: str) -> dict[str, tuple[float, float]]:

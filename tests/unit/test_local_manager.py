@@ -101,7 +101,7 @@ def test_asking_a_running_cloud_for_other_settings_is_an_error(monkeypatch):
     running = manager.LocalCloud("http://127.0.0.1:1", 1, 123, "us-east-1", "2024-01-01T00:00:00+00:00", CloudSettings())
     monkeypatch.setattr(manager, "_running", lambda: running)
     assert manager.start(strict=True, latency="none") == running
-    with pytest.raises(MysfitsError, match=r"already running \(strict, time scale 0.001, latency none\): "
+    with pytest.raises(MysfitsError, match=r"already running \(strict, time scale 0.0002, latency none\): "
                                            r"run `mysfits local stop` first to start it lenient"):
         manager.start(strict=False)
     with pytest.raises(MysfitsError, match="Invalid local cloud setting: MYSFITS_LOCAL_LATENCY"):

@@ -15,7 +15,7 @@ def test_defaults_are_strict_with_the_default_time_scale():
     settings = CloudSettings.from_env({})
     assert (settings.strict, settings.time_scale, settings.latency, settings.codecommit, settings.endpoint_delay) == (
         True, DEFAULT_TIME_SCALE, "none", "open", 0.0)
-    assert settings.describe() == "strict, time scale 0.001, latency none"
+    assert settings.describe() == "strict, time scale 0.0002, latency none"
 
 
 def test_the_environment_sets_defaults_and_flags_win():

@@ -21,15 +21,12 @@ from tests.support.calls import (
     BUCKET, create_role, csv_rows, error, eventually, model_and_config, model_archive, put_object, training_job,
     vpc_link_api, wire_body,
 )
-from tests.support.emulation import NO_RETRIES, Cloud, open_cloud
+from tests.support.emulation import NO_RETRIES, Cloud, local_cloud
 
 @pytest.fixture
 def cloud():
-    with mock_aws():
-        try:
-            yield open_cloud()
-        finally:
-            emulation.uninstall()
+    with local_cloud() as opened:
+        yield opened
 
 
 # -- DeleteRestApi quota ------------------------------------------------------------------
@@ -230,32 +227,28 @@ def test_an_endpoint_in_progress_can_be_neither_updated_nor_deleted(cloud, hosti
 
 
 def test_older_instance_types_are_refused_in_newer_regions():
-    with mock_aws():
-        try:
-            cloud = open_cloud("il-central-1")
-            iam, s3, sagemaker = cloud.client("iam"), cloud.client("s3"), cloud.client("sagemaker")
-            role = create_role(iam, "r")
-            cloud.clock.advance(strict.ROLE_REFUSED_FOR)
-            for call, instance_type in (
-                (lambda t: sagemaker.create_notebook_instance(NotebookInstanceName="nb", InstanceType=t, RoleArn=role),
-                 "ml.t2.medium"),
-                (lambda t: sagemaker.create_training_job(**training_job(role, "job", "s3://b/d", t)), "ml.m4.xlarge"),
-            ):
-                with pytest.raises(ClientError) as caught:
-                    call(instance_type)
-                assert error(caught) == (400, "ValidationException", f"Unsupported instance type {instance_type}")
+    with local_cloud("il-central-1") as cloud:
+        iam, s3, sagemaker = cloud.client("iam"), cloud.client("s3"), cloud.client("sagemaker")
+        role = create_role(iam, "r")
+        cloud.clock.advance(strict.ROLE_REFUSED_FOR)
+        for call, instance_type in (
+            (lambda t: sagemaker.create_notebook_instance(NotebookInstanceName="nb", InstanceType=t, RoleArn=role),
+             "ml.t2.medium"),
+            (lambda t: sagemaker.create_training_job(**training_job(role, "job", "s3://b/d", t)), "ml.m4.xlarge"),
+        ):
+            with pytest.raises(ClientError) as caught:
+                call(instance_type)
+            assert error(caught) == (400, "ValidationException", f"Unsupported instance type {instance_type}")
 
-            s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "il-central-1"})
-            artifact = put_object(s3, "m/model.tar.gz", model_archive())
-            config = model_and_config(sagemaker, "m4", artifact, role, "ml.m4.xlarge")  # a config is only a document
-            with pytest.raises(ClientError, match="Unsupported instance type ml.m4.xlarge"):
-                sagemaker.create_endpoint(EndpointName="e", EndpointConfigName=config)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "il-central-1"})
+        artifact = put_object(s3, "m/model.tar.gz", model_archive())
+        config = model_and_config(sagemaker, "m4", artifact, role, "ml.m4.xlarge")  # a config is only a document
+        with pytest.raises(ClientError, match="Unsupported instance type ml.m4.xlarge"):
+            sagemaker.create_endpoint(EndpointName="e", EndpointConfigName=config)
 
-            sagemaker.create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=role)
-            sagemaker.create_endpoint(EndpointName="e", EndpointConfigName=model_and_config(sagemaker, "t3", artifact, role,
-                                                                                           "ml.t3.medium"))
-        finally:
-            emulation.uninstall()
+        sagemaker.create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=role)
+        sagemaker.create_endpoint(EndpointName="e", EndpointConfigName=model_and_config(sagemaker, "t3", artifact, role,
+                                                                                       "ml.t3.medium"))
 
 
 def test_older_instance_types_are_accepted_where_offered(cloud):
@@ -314,17 +307,13 @@ def test_a_vpc_link_cannot_be_deleted_while_a_deployed_api_uses_it(cloud):
 
 @pytest.mark.parametrize("strict_mode", [True, False])
 def test_codecommit_closed_refuses_the_first_repository(strict_mode):
-    with mock_aws():
-        try:
-            cloud = open_cloud(strict=strict_mode, codecommit="closed")
-            codecommit = cloud.client("codecommit")
-            with pytest.raises(ClientError) as caught:
-                codecommit.create_repository(repositoryName="recommendations")
-            assert error(caught) == (400, "OperationNotAllowedException",
-                                     "CreateRepository request is not allowed because there is no existing repository "
-                                     "in this AWS account or AWS Organization")
-        finally:
-            emulation.uninstall()
+    with local_cloud(strict=strict_mode, codecommit="closed") as cloud:
+        codecommit = cloud.client("codecommit")
+        with pytest.raises(ClientError) as caught:
+            codecommit.create_repository(repositoryName="recommendations")
+        assert error(caught) == (400, "OperationNotAllowedException",
+                                 "CreateRepository request is not allowed because there is no existing repository "
+                                 "in this AWS account or AWS Organization")
 
 
 def test_codecommit_is_open_by_default(cloud):
@@ -337,19 +326,15 @@ def test_codecommit_is_open_by_default(cloud):
 def test_the_endpoint_delay_holds_every_answer(monkeypatch):
     held: list[float] = []
     monkeypatch.setattr(local_sagemaker.time, "sleep", held.append)
-    with mock_aws():
-        try:
-            cloud = open_cloud(endpoint_delay=31)
-            iam, s3, sagemaker = cloud.client("iam"), cloud.client("s3"), cloud.client("sagemaker")
-            role = create_role(iam, "r")
-            cloud.clock.advance(strict.ROLE_REFUSED_FOR)
-            s3.create_bucket(Bucket=BUCKET)
-            config = model_and_config(sagemaker, "m", put_object(s3, "m/model.tar.gz", model_archive()), role)
-            sagemaker.create_endpoint(EndpointName="e", EndpointConfigName=config)
-            cloud.clock.advance(30)
-            assert invoke(cloud, "e")
-        finally:
-            emulation.uninstall()
+    with local_cloud(endpoint_delay=31) as cloud:
+        iam, s3, sagemaker = cloud.client("iam"), cloud.client("s3"), cloud.client("sagemaker")
+        role = create_role(iam, "r")
+        cloud.clock.advance(strict.ROLE_REFUSED_FOR)
+        s3.create_bucket(Bucket=BUCKET)
+        config = model_and_config(sagemaker, "m", put_object(s3, "m/model.tar.gz", model_archive()), role)
+        sagemaker.create_endpoint(EndpointName="e", EndpointConfigName=config)
+        cloud.clock.advance(30)
+        assert invoke(cloud, "e")
     assert held == [31]
 
 
@@ -357,16 +342,12 @@ def test_the_endpoint_delay_holds_every_answer(monkeypatch):
 
 
 def test_lenient_mode_plays_none_of_the_rules():
-    with mock_aws():
-        try:
-            cloud = open_cloud(strict=False)
-            gateway, sagemaker = cloud.client("apigateway"), cloud.client("sagemaker")
-            for name in ("a", "b"):
-                gateway.delete_rest_api(restApiId=gateway.create_rest_api(name=name)["id"])
-            role = create_role(cloud.client("iam"), "r")
-            sagemaker.create_model(ModelName="m", PrimaryContainer={"Image": "i"}, ExecutionRoleArn=role)
-        finally:
-            emulation.uninstall()
+    with local_cloud(strict=False) as cloud:
+        gateway, sagemaker = cloud.client("apigateway"), cloud.client("sagemaker")
+        for name in ("a", "b"):
+            gateway.delete_rest_api(restApiId=gateway.create_rest_api(name=name)["id"])
+        role = create_role(cloud.client("iam"), "r")
+        sagemaker.create_model(ModelName="m", PrimaryContainer={"Image": "i"}, ExecutionRoleArn=role)
 
 
 def patched_attributes() -> dict[str, Any]:
