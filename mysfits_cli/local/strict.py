@@ -4,7 +4,8 @@ Each rule is one function below whose docstring says what moto does, what AWS do
 (and where that is documented or seen), and what we do. `install()` plays them all;
 `uninstall()` puts moto back and forgets every window the rules were counting. The
 rules hook moto's request handlers, so they work in the local cloud's server and
-in-process under `mock_aws` alike, and a client sees exactly what AWS would send.
+in-process under `mock_aws` alike, and a client gets AWS's HTTP status, error code,
+message and body shape (errors.py).
 
 Durations are AWS seconds on the local cloud's clock (see settings.py for the scale).
 The endpoint lifecycle (Creating / Updating / Deleting taking time, a failed update
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from typing import Any
 from urllib.parse import unquote
 
 from moto.apigateway.responses import APIGatewayResponse
+from moto.awslambda.exceptions import InvalidRoleFormat
 from moto.awslambda.responses import LambdaResponse
 from moto.codecommit.responses import CodeCommitResponse
 from moto.iam.models import IAMBackend, iam_backends
@@ -203,7 +206,9 @@ def roles_take_time_to_reach_services() -> None:
 
     def function(original, response: LambdaResponse, *args: Any, **kwargs: Any):
         arn = (response.json_body or {}).get("Role")
-        if arn and not _service_may_assume(response.current_account, arn, "lambda.amazonaws.com"):
+        # a malformed ARN is moto's to refuse, with the request-validation error AWS sends too
+        if arn and re.fullmatch(InvalidRoleFormat.pattern, arn) and \
+                not _service_may_assume(response.current_account, arn, "lambda.amazonaws.com"):
             raise lambda_error(400, "InvalidParameterValueException",
                                "The role defined for the function cannot be assumed by Lambda.")
         return original(response, *args, **kwargs)
