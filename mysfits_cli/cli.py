@@ -13,6 +13,7 @@ import typer
 from . import __version__
 from .config import DEFAULT_STACK, DEFAULT_STATE_FILE, Settings, env_first
 from .errors import MysfitsError
+from .local.settings import DEFAULT_TIME_SCALE
 
 app = typer.Typer(
     help="Provision the Mythical Mysfits machine-learning recommendation module on AWS, or on a local cloud.",
@@ -144,13 +145,37 @@ def teardown(
 def local_start(
     ctx: typer.Context,
     port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1; a free one when omitted"),
+    strict: Optional[bool] = typer.Option(
+        None, "--strict/--lenient",
+        help="Play AWS's rules that moto does not (quotas, IAM propagation, ...) or only moto's \\[env: MYSFITS_LOCAL_MODE; default: strict]",
+        show_default=False,
+    ),
+    latency: Optional[str] = typer.Option(
+        None, "--latency", help="aws: resources take AWS-like (scaled) times; none: instant \\[env: MYSFITS_LOCAL_LATENCY; default: none]",
+    ),
+    time_scale: Optional[float] = typer.Option(
+        None, "--time-scale", help=f"Real seconds per AWS second of every rule and transition \\[env: MYSFITS_LOCAL_TIME_SCALE; default: {DEFAULT_TIME_SCALE:g}]",
+    ),
+    codecommit: Optional[str] = typer.Option(
+        None, "--codecommit", help="closed: refuse new repositories as AWS does on accounts that never had one \\[env: MYSFITS_LOCAL_CODECOMMIT; default: open]",
+    ),
+    endpoint_delay: Optional[float] = typer.Option(
+        None, "--endpoint-delay", help="SageMaker endpoints answer after this many real seconds \\[env: MYSFITS_LOCAL_ENDPOINT_DELAY; default: 0]",
+    ),
 ) -> None:
     """Start the local cloud in the background (seeded with the workshop's earlier modules)."""
     from .config import LOCAL_DEFAULT_REGION
     from .local import manager
 
-    cloud = manager.start(port=port, region=ctx.obj.region or LOCAL_DEFAULT_REGION)
-    typer.echo(f"Local cloud running at {cloud.url} (pid {cloud.pid}, region {cloud.region})")
+    cloud = manager.start(
+        port=port, region=ctx.obj.region or LOCAL_DEFAULT_REGION, strict=strict, latency=latency,
+        time_scale=time_scale, codecommit=codecommit, endpoint_delay=endpoint_delay,
+    )
+    typer.echo(_describe_cloud(cloud))
+
+
+def _describe_cloud(cloud) -> str:
+    return f"Local cloud running at {cloud.url} (pid {cloud.pid}, region {cloud.region}; {cloud.settings.describe()})"
 
 
 @local_app.command("stop")
@@ -170,7 +195,7 @@ def local_status() -> None:
     if cloud is None:
         typer.echo("The local cloud is not running (`mysfits local start`, or any command with --local, starts it).")
         raise typer.Exit(1)
-    typer.echo(f"Local cloud running at {cloud.url} (pid {cloud.pid}, region {cloud.region})")
+    typer.echo(_describe_cloud(cloud))
 
 
 # ---- recommendations service and website -------------------------------------------------------

@@ -1,9 +1,14 @@
 """The background local cloud the CLI runs against with --local.
 
 One server per home folder (env MYSFITS_LOCAL_HOME, else ~/.mysfits/local), recorded in
-<home>/cloud.json as {"url", "port", "pid", "region", "started_at"}; its output goes to
-<home>/server.log. A lock file keeps two commands from starting two servers.
+<home>/cloud.json as {"url", "port", "pid", "region", "started_at", "settings"}; its output
+goes to <home>/server.log. A lock file keeps two commands from starting two servers.
 Everything lives in the server's memory: a restarted local cloud starts empty (seeded).
+
+The settings (strict or lenient, time scale, latency model, switches; see settings.py)
+come from the flags given, then the MYSFITS_LOCAL_* environment, then the defaults. A
+running cloud keeps its settings: asking for different ones is an error until it is
+stopped, and --local uses whatever is running (or starts one with the defaults).
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..errors import MysfitsError
 from .server import HEALTH_PATH, HOST
+from .settings import LENIENT, CloudSettings, SettingsError
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -47,6 +53,7 @@ class LocalCloud:
     pid: int
     region: str
     started_at: str
+    settings: CloudSettings = field(default_factory=CloudSettings)
 
 
 def home() -> Path:
@@ -73,33 +80,60 @@ def status() -> LocalCloud | None:
     return cloud
 
 
-def start(port: int | None = None, region: str = "us-east-1") -> LocalCloud:
-    """Start the local cloud in the background, or return the one already running."""
+def start(port: int | None = None, region: str = "us-east-1", **requested: Any) -> LocalCloud:
+    """Start the local cloud in the background, or return the one already running.
+
+    `requested` are the settings asked for explicitly (None: not asked); a running cloud
+    with other values for them is an error.
+    """
+    settings = settings_from_env(**requested)
     with _lock():
         running = _running()
         if running is not None:
+            _refuse_other_settings(running, requested)
             _seed_region(running, region)
             return running
         _discard_record()
-        return _spawn(port, region)
+        return _spawn(port, region, settings)
 
 
 def ensure_running(region: str = "us-east-1") -> LocalCloud:
-    """The running local cloud; started, or restarted if the recorded one died or hangs."""
+    """The running local cloud, whatever its settings; started with the default settings,
+    or restarted with the settings it had if the recorded one died or hangs."""
     with _lock():
         running = _running()
         if running is not None:
             _seed_region(running, region)
             return running
         previous = _discard_record()
+        settings = previous.settings if previous is not None else settings_from_env()
         # the same port keeps URLs that were handed out pointing at the new server
         port = _released(previous.port) if previous is not None else None
         try:
-            return _spawn(port, region)
+            return _spawn(port, region, settings)
         except PortInUse:
             if port is None:
                 raise
-            return _spawn(None, region)
+            return _spawn(None, region, settings)
+
+
+def settings_from_env(**requested: Any) -> CloudSettings:
+    """The settings a new local cloud gets: `requested`, then MYSFITS_LOCAL_*, then the defaults."""
+    try:
+        return CloudSettings.from_env(**requested)
+    except SettingsError as exc:
+        raise MysfitsError(f"Invalid local cloud setting: {exc}") from None
+
+
+def _refuse_other_settings(running: LocalCloud, requested: dict[str, Any]) -> None:
+    differing = {name: value for name, value in requested.items()
+                 if value is not None and getattr(running.settings, name) != value}
+    if differing:
+        wanted = replace(running.settings, **differing)
+        raise MysfitsError(
+            f"The local cloud is already running ({running.settings.describe()}): "
+            f"run `mysfits local stop` first to start it {wanted.describe()}"
+        )
 
 
 def stop() -> bool:
@@ -133,26 +167,26 @@ def _released(port: int) -> int | None:
     return port
 
 
-def _spawn(port: int | None, region: str) -> LocalCloud:
+def _spawn(port: int | None, region: str, settings: CloudSettings) -> LocalCloud:
     if port is not None:
         if not _port_free(port):
             raise PortInUse(f"Port {port} on {HOST} is already in use: "
                             f"choose another port for the local cloud (e.g. {free_port()})")
-        return _launch(port, region)
+        return _launch(port, region, settings)
     attempts = 3  # a free port can be taken between choosing and binding it
     while True:
         try:
-            return _launch(free_port(), region)
+            return _launch(free_port(), region, settings)
         except PortInUse:
             attempts -= 1
             if attempts == 0:
                 raise
 
 
-def _launch(port: int, region: str) -> LocalCloud:
+def _launch(port: int, region: str, settings: CloudSettings) -> LocalCloud:
     home().mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", SERVER_MODULE, "--port", str(port), "--region", region,
-               "--cache-dir", str(home() / "lambda-cache")]
+               "--cache-dir", str(home() / "lambda-cache"), *settings.server_args()]
     with open(log_path(), "ab") as log:
         # cwd is the home folder because `python -m` puts the working directory first on sys.path:
         # started from a source checkout it would import that instead of the installed package.
@@ -163,7 +197,7 @@ def _launch(port: int, region: str) -> LocalCloud:
     url = f"http://{HOST}:{port}"
     _wait_until_ready(process, url, port)
     cloud = LocalCloud(url=url, port=port, pid=process.pid, region=region,
-                       started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                       started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), settings=settings)
     _write_record(cloud)
     return cloud
 
@@ -291,8 +325,10 @@ def _port_free(port: int) -> bool:
 def _read_record() -> LocalCloud | None:
     try:
         data = json.loads(record_path().read_text())
+        # a record without settings was written before there were any: its server is lenient
+        settings = CloudSettings.from_record(data["settings"]) if "settings" in data else LENIENT
         return LocalCloud(url=str(data["url"]), port=int(data["port"]), pid=int(data["pid"]),
-                          region=str(data["region"]), started_at=str(data["started_at"]))
+                          region=str(data["region"]), started_at=str(data["started_at"]), settings=settings)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or unreadable: no local cloud, and replaced on the next start
 

@@ -1,107 +1,155 @@
 """Fixes to moto applied to the local cloud and the test fixtures only.
 
-Each fix makes moto accept what AWS accepts; none changes how the CLI calls AWS.
-`apply()` is idempotent and patches moto's classes, so it works both inside
-`mock_aws()` and in the local cloud's server process.
+Each fix makes moto accept or keep what AWS accepts or keeps; none changes how the CLI
+calls AWS. `apply()` is idempotent and patches moto's classes, so it works both inside
+`mock_aws()` and in the local cloud's server process; the fixes stay for the life of
+the process.
 
 moto 5.2 behaviour we leave alone (the data plane copes with it, see dataplane.py):
 - `import_rest_api`/`put_rest_api` keep integration types in the case given
   ("mock", "aws_proxy"); the data plane compares them case-insensitively.
-- they drop `connectionId`, the security schemes/authorizers and each method's
-  authorization type; the data plane finds the NLB by the integration URI's host
-  and does no Cognito check.
+- they drop the security schemes/authorizers and each method's authorization type;
+  the data plane does no Cognito check.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
-from moto.apigateway.models import APIGatewayBackend
+from moto.apigateway.models import APIGatewayBackend, Integration
+from moto.apigateway.responses import APIGatewayResponse
+from moto.sagemaker.models import FakeEndpointConfig
 
-_MARK = "_mysfits_patch"
+from .. import instance_types
+from .patching import Patches
+
+_FIXES = Patches("fixes")
 
 
 def apply() -> None:
     """Apply every fix once; later calls do nothing."""
-    _import_mock_integration_without_uri()
-    _delete_unknown_rest_api_is_not_found()
-    _unimplemented_actions_are_501()
+    _FIXES.install(_put_integration_as_aws_takes_it, _keep_vpc_link_of_integrations, _accept_t3_production_variants,
+                   _delete_unknown_rest_api_is_not_found, _unimplemented_actions_are_501)
 
 
-def _import_mock_integration_without_uri() -> None:
-    """Let `put_integration` take an integration with no `uri`/`httpMethod`.
+def _put_integration_as_aws_takes_it() -> None:
+    """Let `put_integration` take an integration with no `uri`/`httpMethod`, and a `connectionId`.
 
     AWS documents a MOCK integration as `{"type": "mock", "requestTemplates": ...}`
     with neither field. moto's `put_rest_api` drops the absent keys before calling
     `APIGatewayBackend.put_integration(..., uri, integration_method, ...)`, whose two
     parameters have no default, so the import dies with a TypeError (HTTP 500 from
     the server). Defaulting both to None is all it needs: moto's own validation
-    only requires them for HTTP/AWS integration types.
+    only requires them for HTTP/AWS integration types. The same method is handed the
+    integration's `connection_id` (see `_keep_vpc_link_of_integrations`), which moto's
+    signature lacks; it is kept on the integration.
     """
-    original = APIGatewayBackend.put_integration
-    if getattr(original, _MARK, False):
-        return
 
-    @functools.wraps(original)
     def put_integration(
-        self: APIGatewayBackend,
+        original,
+        backend: APIGatewayBackend,
         function_id: str,
         resource_id: str,
         method_type: str,
         integration_type: str,
         uri: str | None = None,
         integration_method: str | None = None,
+        connection_id: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        return original(
-            self, function_id, resource_id, method_type, integration_type, uri, integration_method, **kwargs
+        integration = original(
+            backend, function_id, resource_id, method_type, integration_type, uri, integration_method, **kwargs
         )
+        integration.connection_id = connection_id
+        return integration
 
-    setattr(put_integration, _MARK, True)
-    APIGatewayBackend.put_integration = put_integration  # type: ignore[method-assign]
+    _FIXES.wrap(APIGatewayBackend, "put_integration", put_integration)
+
+
+def _keep_vpc_link_of_integrations() -> None:
+    """Keep each integration's `connectionId`, from an OpenAPI document or PutIntegration.
+
+    moto: reads `connectionType` from `x-amazon-apigateway-integration` but not
+    `connectionId`, ignores PutIntegration's `connectionId`, and answers GetIntegration
+    without it.
+    AWS: an integration through a VPC link keeps `connectionType: VPC_LINK` and the
+    link's id in `connectionId` (API Gateway extensions to OpenAPI,
+    x-amazon-apigateway-integration object), which is how API Gateway knows the link's
+    users (it refuses to delete a link that is in use, see strict.py).
+    We: keep it on moto's integration and report it as AWS does.
+    """
+
+    def build_args(original, backend: APIGatewayBackend, integration: dict[str, Any]) -> dict[str, Any]:
+        return {**original(backend, integration), "connection_id": integration.get("connectionId")}
+
+    def to_json(original, integration: Integration) -> dict[str, Any]:
+        return {**original(integration), "connectionId": getattr(integration, "connection_id", None)}
+
+    def put_response(original, response: APIGatewayResponse) -> Any:
+        status, headers, body = original(response)
+        connection_id = response._get_param("connectionId")
+        if connection_id:
+            parts = response.path.split("/")
+            integration = response.backend.get_integration(parts[2], parts[4], parts[6])
+            integration.connection_id = connection_id
+            body = json.dumps(integration.to_json())
+        return status, headers, body
+
+    _FIXES.wrap(APIGatewayBackend, "_build_integration_args", build_args)
+    _FIXES.wrap(Integration, "to_json", to_json)
+    _FIXES.wrap(APIGatewayResponse, "put_integration", put_response)
+
+
+def _accept_t3_production_variants() -> None:
+    """Let an endpoint config use ml.t3 instances.
+
+    moto: refuses ml.t3.medium and ml.t3.large production variants (its own list of
+    valid types predates them), with a ValidationException AWS does not send.
+    AWS: accepts them for real-time endpoints (aws/aws-sdk-go#5229: only a client-side
+    enum check refused them); they are the current replacement of ml.t2 in regions
+    that no longer offer ml.t2 (data/sagemaker-instance-types.json).
+    We: accept the hosting types of the ml.t3 family that table lists.
+    """
+
+    def validate(original, config: FakeEndpointConfig, instance_type: str) -> None:
+        if instance_type in instance_types.types_for("hosting", "ml.t3"):
+            return
+        original(config, instance_type)
+
+    _FIXES.wrap(FakeEndpointConfig, "validate_instance_type", validate)
 
 
 def _delete_unknown_rest_api_is_not_found() -> None:
     """DeleteRestApi of an API that does not exist answers NotFoundException (404).
 
-    moto 5.2 pops the id from a dict and fails with a KeyError (HTTP 500 from the server);
-    AWS answers 404 NotFoundException, as GetRestApi does, which callers treat as "already gone".
+    moto: pops the id from a dict and fails with a KeyError (HTTP 500 from the server).
+    AWS: answers 404 NotFoundException, as GetRestApi does; callers take it for "already gone".
+    We: look the API up first, which raises moto's own not-found error.
     """
-    original = APIGatewayBackend.delete_rest_api
-    if getattr(original, _MARK, False):
-        return
 
-    @functools.wraps(original)
-    def delete_rest_api(self: APIGatewayBackend, function_id: str) -> Any:
-        self.get_rest_api(function_id)  # raises moto's RestAPINotFound, as AWS does
-        return original(self, function_id)
+    def delete_rest_api(original, backend: APIGatewayBackend, function_id: str) -> Any:
+        backend.get_rest_api(function_id)
+        return original(backend, function_id)
 
-    setattr(delete_rest_api, _MARK, True)
-    APIGatewayBackend.delete_rest_api = delete_rest_api  # type: ignore[method-assign]
+    _FIXES.wrap(APIGatewayBackend, "delete_rest_api", delete_rest_api)
 
 
 def _unimplemented_actions_are_501() -> None:
     """An operation moto does not implement answers 501 Not Implemented, at once.
 
-    moto raises NotImplementedError, which its server turns into an HTML 500; clients retry a
-    500 as a transient AWS failure (eight attempts with backoff: half a minute for nothing).
-    501 is what HTTP says for an operation a server does not do, and no client retries it.
+    moto: raises NotImplementedError, which its server turns into an HTML 500.
+    AWS: implements them; a 500 from AWS is transient, so clients retry it (eight attempts with
+    backoff: half a minute spent on an operation that will never work here).
+    We: answer 501, what HTTP says for an operation a server does not do; no client retries it.
     """
     from moto.core.responses import BaseResponse
 
-    original = BaseResponse.call_action
-    if getattr(original, _MARK, False):
-        return
-
-    @functools.wraps(original)
-    def call_action(self: BaseResponse) -> Any:
+    def call_action(original, response: BaseResponse) -> Any:
         try:
-            return original(self)
+            return original(response)
         except NotImplementedError as error:
             body = json.dumps({"__type": "NotImplemented", "message": f"{error} in the local cloud"})
             return 501, {"status": "501", "x-amzn-ErrorType": "NotImplemented", "Content-Type": "application/json"}, body
 
-    setattr(call_action, _MARK, True)
-    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    _FIXES.wrap(BaseResponse, "call_action", call_action)

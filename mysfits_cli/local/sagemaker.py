@@ -7,8 +7,14 @@ what moto does, what AWS does and what we change:
 
 * training jobs really train (`_train_for_real`) and can be stopped (`_stop_training_job`);
 * endpoints remember the model they serve and can be updated (`_serve_models`,
-  `_update_endpoint`);
-* InvokeEndpoint answers with that model's predictions (`_invoke_for_real`).
+  `_update_endpoint`) and deleted (`_delete_endpoint`); in strict mode, and with the
+  latency model, these take time, and a model that cannot be loaded fails a new
+  endpoint or rolls an update back;
+* InvokeEndpoint answers with that model's predictions (`_invoke_for_real`), after the
+  `--endpoint-delay` switch's seconds.
+
+How long each step takes comes from latency.py; the rules of strict mode it plays
+here are the ones that decide what an endpoint serves and how a training run ends.
 """
 
 from __future__ import annotations
@@ -36,7 +42,11 @@ from mysfits_cli.ml.inference import InferenceError, format_response, parse_requ
 from mysfits_cli.ml.knn import KnnModel
 from mysfits_cli.ml.training import TrainingError, run_training
 
-_MARK = "_mysfits_sagemaker"
+from . import context
+from .latency import after, duration
+from .patching import Patches
+from .strict import training_role_failure
+
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRIC_DEFINITIONS = [
     {"Name": "test:accuracy", "Regex": r"#quality_metric: host=\S+, test accuracy <score>=(\S+)"},
@@ -44,36 +54,18 @@ METRIC_DEFINITIONS = [
 ]
 
 
+_PATCHES = Patches("sagemaker")
+
+
 def install() -> None:
     """Apply every patch once; later calls do nothing."""
-    _train_for_real()
-    _stop_training_job()
-    _serve_models()
-    _update_endpoint()
-    _invoke_for_real()
+    _PATCHES.install(_train_for_real, _stop_training_job, _serve_models, _update_endpoint, _delete_endpoint,
+                     _invoke_for_real)
 
 
 def uninstall() -> None:
     """Put moto's own methods back (tests use it so the patches do not outlive them)."""
-    while _ORIGINALS:
-        owner, name, original = _ORIGINALS.pop()
-        if original is None:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, original)
-
-
-_ORIGINALS: list[tuple[type, str, Any]] = []
-
-
-def _patch(owner: type, name: str, build) -> None:
-    current = owner.__dict__.get(name)
-    if getattr(current, _MARK, False):
-        return
-    replacement = build(getattr(owner, name, None))
-    setattr(replacement, _MARK, True)
-    _ORIGINALS.append((owner, name, current))
-    setattr(owner, name, replacement)
+    _PATCHES.restore()
 
 
 # -- training -------------------------------------------------------------------
@@ -92,7 +84,9 @@ def _train_for_real() -> None:
     channels' S3 objects from moto's S3, write the artifact to moto's S3 and the log to
     moto's CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, `<job>/algo-1-<epoch>`),
     and move the job through those statuses. DescribeTrainingJob serialises the job's
-    attributes, so it reports all of it unchanged.
+    attributes, so it reports all of it unchanged. With the latency model the instances'
+    start-up and the image download take their AWS time (latency.py); in strict mode a job
+    whose role IAM has not spread yet fails as on AWS (strict.training_role_failure).
     """
 
     def build(original):
@@ -110,7 +104,7 @@ def _train_for_real() -> None:
 
         return create_training_job
 
-    _patch(SageMakerModelBackend, "create_training_job", build)
+    _PATCHES.replace(SageMakerModelBackend, "create_training_job", build)
 
 
 def _start(backend: SageMakerModelBackend, job: FakeTrainingJob) -> None:
@@ -189,10 +183,13 @@ def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob)
         log = _JobLog(account_id, region, job.training_job_name)
         s3 = s3_backends[account_id][partition]
         _check_image(job.algorithm_specification)
+        _start_instances(account_id, job)
         job.training_start_time = utcnow()
         _phase(job, "Downloading", "Downloading input data")
         channels = {c["ChannelName"]: _read_channel(s3, c, job.role_arn) for c in job.input_data_config or []}
-        _phase(job, "Training", "Training image download completed. Training in progress.")
+        _phase(job, "Training", "Downloading the training image")
+        _take(job, "training.image")
+        _message(job, "Training image download completed. Training in progress.")
         result = run_training(job.hyper_parameters or {}, channels, log.write)
         _phase(job, "Uploading", "Uploading generated training model")
         bucket, key = _s3_location(job.model_artifacts["S3ModelArtifacts"])
@@ -209,6 +206,31 @@ def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob)
         _fail(job, started, f"ClientError: {error}", log)
     except Exception as error:  # the job fails, as a crashing algorithm container's would
         _fail(job, started, f"AlgorithmError: {type(error).__name__}: {error}", log)
+
+
+def _start_instances(account_id: str, job: FakeTrainingJob) -> None:
+    """The job's instances start (training.instances) and take on its role."""
+    if _take(job, "training.instances"):
+        _message(job, "Preparing the instances for training")
+    failure = training_role_failure(account_id, job.role_arn)
+    if failure:
+        raise _ClientFault(failure)
+
+
+def _take(job: FakeTrainingJob, transition: str) -> bool:
+    """Spend the transition's time (stopping as soon as the job is asked to stop); True if it took any."""
+    seconds = duration(transition)
+    if not context.current().clock.sleep(seconds, _STOPS[job]):
+        raise _Stopped()
+    return seconds > 0
+
+
+def _message(job: FakeTrainingJob, message: str) -> None:
+    """A new StatusMessage within the current secondary status."""
+    with _STATUS_LOCK:
+        transitions = [dict(t) for t in job.secondary_status_transitions]
+        transitions[-1]["StatusMessage"] = message
+        job.secondary_status_transitions = transitions
 
 
 def _check_image(specification: dict[str, Any]) -> None:
@@ -304,8 +326,8 @@ def _stop_training_job() -> None:
         self.sagemaker_backend.stop_training_job(self._get_param("TrainingJobName"))
         return EmptyResult()
 
-    _patch(SageMakerModelBackend, "stop_training_job", lambda _: stop_backend)
-    _patch(SageMakerResponse, "stop_training_job", lambda _: stop_response)
+    _PATCHES.replace(SageMakerModelBackend, "stop_training_job", lambda _: stop_backend)
+    _PATCHES.replace(SageMakerResponse, "stop_training_job", lambda _: stop_response)
 
 
 # -- endpoints --------------------------------------------------------------------
@@ -325,34 +347,67 @@ def _variants(backend: SageMakerModelBackend, config_name: str) -> list[tuple[st
 
 
 def _serve_models() -> None:
-    """CreateEndpoint fixes which model data the endpoint serves.
+    """CreateEndpoint fixes which model data the endpoint serves, once it is InService.
 
-    moto: stores the endpoint with its config name only.
-    AWS: the endpoint runs the models of its config as they were at creation; deleting
-    the config or the model afterwards does not change what it serves.
-    We: remember each variant's ModelDataUrl when the endpoint is created.
+    moto: stores the endpoint with its config name only, InService at once.
+    AWS: the endpoint is Creating while its instances start and load the models, then
+    InService, running the models of its config as they were at creation (deleting the
+    config or the model afterwards does not change what it serves); or Failed when a
+    model cannot be loaded, with FailureReason 'Failed to download model data for
+    container "container_1" from URL: "<url>". Please ensure that there is an object
+    located at the URL and that the role passed to CreateModel has permissions to
+    download the object.' (aws-solutions-library-samples/fraud-detection-using-machine-
+    learning#9) or 'Failed to extract model data archive for container "container_1"
+    from URL "<url>". Please ensure that the object located at the URL is a valid tar.gz
+    archive.' (aws/deep-learning-containers#569).
+    We: remember each variant's ModelDataUrl when the endpoint comes into service. It is
+    Creating for endpoint.create (instant in lenient mode without the latency model);
+    in strict mode its models are loaded then, and one that cannot be loaded fails it.
     """
 
     def build(original):
         @functools.wraps(original)
         def create_endpoint(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, *args, **kwargs):
             endpoint = original(self, endpoint_name, endpoint_config_name, *args, **kwargs)
-            _SERVING[endpoint] = _variants(self, endpoint_config_name)
+            served = _variants(self, endpoint_config_name)
+            if duration("endpoint.create") <= 0:
+                _SERVING[endpoint] = served
+                return endpoint
+            endpoint.endpoint_status = "Creating"
+            after("endpoint.create", lambda: _come_into_service(self, endpoint, served))
             return endpoint
 
         return create_endpoint
 
-    _patch(SageMakerModelBackend, "create_endpoint", build)
+    _PATCHES.replace(SageMakerModelBackend, "create_endpoint", build)
+
+
+def _come_into_service(backend: SageMakerModelBackend, endpoint: FakeEndpoint,
+                       served: list[tuple[str, str | None]]) -> None:
+    if endpoint.endpoint_status != "Creating":
+        return
+    failure = _load_failure(backend, served)
+    if failure:
+        endpoint.endpoint_status, endpoint.failure_reason = "Failed", failure
+    else:
+        _SERVING[endpoint] = served
+        endpoint.endpoint_status = "InService"
+    endpoint.last_modified_time = utcnow()
 
 
 def _update_endpoint() -> None:
-    """UpdateEndpoint points an endpoint at another endpoint config.
+    """UpdateEndpoint points an endpoint at another endpoint config, or rolls back.
 
     moto 5.2 lacks this operation (its server answers HTTP 500).
     AWS: the endpoint goes Updating, then InService on the new config; the old config
-    serves until then.
-    We: switch at once (moto's endpoints are InService as soon as they are created) and
-    serve the new config's models from the next request on.
+    serves until then. When the new config's models cannot be deployed, the update is
+    rolled back: the endpoint returns to InService on its old config, still serving the
+    old models, with FailureReason saying why (UpdateEndpoint and DescribeEndpoint API
+    references: "the endpoint returns to an InService status" with FailureReason).
+    We: the endpoint is Updating for endpoint.update (instant in lenient mode without the
+    latency model), serving the old models; then it switches to the new config, or in
+    strict mode, when a new model cannot be loaded, keeps the old config and models and
+    reports the model's FailureReason (the same texts as CreateEndpoint's).
     """
 
     def update_backend(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, **_: Any) -> FakeEndpoint:
@@ -363,12 +418,13 @@ def _update_endpoint() -> None:
         if endpoint_config_name not in self.endpoint_configs:
             arn = FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
             raise ValidationError(message=f'Could not find endpoint configuration "{arn}".')
-        config = self.endpoint_configs[endpoint_config_name]
-        endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
-        endpoint.endpoint_config_name = endpoint_config_name
-        endpoint.endpoint_status = "InService"
+        served = _variants(self, endpoint_config_name)
+        if duration("endpoint.update") <= 0:
+            _switch(self, endpoint, endpoint_config_name, served)
+            return endpoint
+        endpoint.endpoint_status = "Updating"
         endpoint.last_modified_time = utcnow()
-        _SERVING[endpoint] = _variants(self, endpoint_config_name)
+        after("endpoint.update", lambda: _finish_update(self, endpoint, endpoint_config_name, served))
         return endpoint
 
     def update_response(self: SageMakerResponse) -> ActionResult:
@@ -378,8 +434,81 @@ def _update_endpoint() -> None:
         )
         return ActionResult({"EndpointArn": endpoint.arn})
 
-    _patch(SageMakerModelBackend, "update_endpoint", lambda _: update_backend)
-    _patch(SageMakerResponse, "update_endpoint", lambda _: update_response)
+    _PATCHES.replace(SageMakerModelBackend, "update_endpoint", lambda _: update_backend)
+    _PATCHES.replace(SageMakerResponse, "update_endpoint", lambda _: update_response)
+
+
+def _switch(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str,
+            served: list[tuple[str, str | None]]) -> None:
+    config = backend.endpoint_configs.get(config_name)
+    if config is not None:
+        endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.endpoint_config_name = config_name
+    endpoint.endpoint_status, endpoint.failure_reason = "InService", None
+    endpoint.last_modified_time = utcnow()
+    _SERVING[endpoint] = served
+
+
+def _finish_update(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str,
+                   served: list[tuple[str, str | None]]) -> None:
+    if endpoint.endpoint_status != "Updating":
+        return
+    failure = _load_failure(backend, served)
+    if failure:
+        endpoint.endpoint_status, endpoint.failure_reason = "InService", failure
+        endpoint.last_modified_time = utcnow()
+    else:
+        _switch(backend, endpoint, config_name, served)
+
+
+def _delete_endpoint() -> None:
+    """DeleteEndpoint takes the endpoint away.
+
+    moto: gone at once.
+    AWS: the endpoint is Deleting until its instances are released, then gone.
+    We: Deleting for endpoint.delete (instant in lenient mode without the latency model).
+    """
+
+    def build(original):
+        @functools.wraps(original)
+        def delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
+            endpoint = self.endpoints.get(endpoint_name)
+            if endpoint is None or duration("endpoint.delete") <= 0:
+                return original(self, endpoint_name)
+            endpoint.endpoint_status = "Deleting"
+            endpoint.last_modified_time = utcnow()
+            after("endpoint.delete", lambda: self.endpoints.pop(endpoint_name, None))
+            return None
+
+        return delete_endpoint
+
+    _PATCHES.replace(SageMakerModelBackend, "delete_endpoint", build)
+
+
+class _MissingModelData(Exception):
+    """No object at the model's ModelDataUrl."""
+
+
+class _BadModelData(Exception):
+    """The object at the model's ModelDataUrl is not a model archive."""
+
+
+def _load_failure(backend: SageMakerModelBackend, served: list[tuple[str, str | None]]) -> str | None:
+    """In strict mode, why a variant's model cannot be loaded (AWS's FailureReason), else None."""
+    if not context.current().strict:
+        return None
+    s3 = s3_backends[backend.account_id][backend.partition]
+    for _, url in served:
+        try:
+            _MODELS.load(s3, url or "")
+        except _MissingModelData:
+            return (f'Failed to download model data for container "container_1" from URL: "{url}". Please ensure '
+                    "that there is an object located at the URL and that the role passed to CreateModel has "
+                    "permissions to download the object.")
+        except _BadModelData:
+            return (f'Failed to extract model data archive for container "container_1" from URL "{url}". '
+                    "Please ensure that the object located at the URL is a valid tar.gz archive.")
+    return None
 
 
 class _ModelCache:
@@ -389,13 +518,22 @@ class _ModelCache:
         self.size, self.lock, self.models = size, threading.Lock(), OrderedDict()
 
     def get(self, s3, url: str) -> KnnModel:
-        bucket, key = _s3_location(url)
+        """The model, or _ClientFault saying why it cannot be had."""
         try:
+            return self.load(s3, url)
+        except _MissingModelData:
+            raise _ClientFault(f"the model data {url} does not exist") from None
+        except _BadModelData as error:
+            raise _ClientFault(f"the model data {url} cannot be loaded: {error}") from None
+
+    def load(self, s3, url: str) -> KnnModel:
+        try:
+            bucket, key = _s3_location(url)
             found = s3.get_object(bucket, key)
         except Exception:
             found = None
         if not isinstance(found, FakeKey):
-            raise _ClientFault(f"the model data {url} does not exist")
+            raise _MissingModelData(url)
         cache_key = (id(s3), bucket, key, found.etag)
         with self.lock:
             if cache_key in self.models:
@@ -404,7 +542,7 @@ class _ModelCache:
         try:
             model = KnnModel.from_bytes(found.value)
         except ValueError as error:
-            raise _ClientFault(f"the model data {url} cannot be loaded: {error}") from None
+            raise _BadModelData(str(error)) from None
         with self.lock:
             self.models[cache_key] = model
             while len(self.models) > self.size:
@@ -425,7 +563,9 @@ def _invoke_for_real() -> None:
     ModelError (424) carrying OriginalStatusCode and OriginalMessage.
     We: follow endpoint -> served variant (X-Amzn-SageMaker-Target-Variant if given,
     else the first) -> ModelDataUrl in moto's S3, load it (cached by key and ETag) and
-    answer with the k-NN inference protocol; the body is kept as bytes.
+    answer with the k-NN inference protocol; the body is kept as bytes. With the
+    `--endpoint-delay` switch every answer comes that many real seconds late, as from a
+    slow model container.
     """
 
     def build_setup(original):
@@ -442,11 +582,14 @@ def _invoke_for_real() -> None:
 
         return invoke_endpoint
 
-    _patch(SageMakerRuntimeResponse, "setup_class", build_setup)
-    _patch(SageMakerRuntimeResponse, "invoke_endpoint", build_invoke)
+    _PATCHES.replace(SageMakerRuntimeResponse, "setup_class", build_setup)
+    _PATCHES.replace(SageMakerRuntimeResponse, "invoke_endpoint", build_invoke)
 
 
 def _invoke(response: SageMakerRuntimeResponse):
+    delay = context.current().settings.endpoint_delay
+    if delay:
+        time.sleep(delay)
     account, region = response.current_account, response.region
     name = unquote(response.path.rstrip("/").split("/")[-2])
     backend = sagemaker_backends[account][region]

@@ -103,8 +103,11 @@ def handler(event, context):
 
 
 def test_server_runs_a_lambda_that_calls_back_into_the_cloud():
-    """Over real HTTP: the REST API, the Lambda subprocess, and its boto3 calls back to the server."""
-    with start_server() as server:
+    """Over real HTTP: the REST API, the Lambda subprocess, and its boto3 calls back to the server.
+
+    Lenient: the role here is a bare fixture, not one strict mode's IAM rules would accept.
+    """
+    with start_server(strict=False) as server:
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("index.py", LAMBDA_SOURCE)

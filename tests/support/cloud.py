@@ -1,8 +1,12 @@
 """A fresh local-cloud server per test or module, in a subprocess on a free port.
 
-    with start_server() as server:
+    with start_server() as server:                       # strict, default time scale
         server.client("dynamodb").list_tables()
         subprocess.run(["mysfits", ...], env=server.env())
+    with start_server(strict=False, latency="aws", time_scale=0.01) as server: ...
+
+The settings are the server's (see mysfits_cli/local/settings.py): what is not given
+comes from the MYSFITS_LOCAL_* environment, then the defaults.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from mysfits_cli.local.manager import free_port
-from mysfits_cli.local.server import HEALTH_PATH, HOST
+from mysfits_cli.local.server import CLOCK_PATH, HEALTH_PATH, HOST
+from mysfits_cli.local.settings import CloudSettings
 
 START_TIMEOUT_SECONDS = 60.0
 FAKE_CREDENTIALS = {
@@ -35,6 +40,7 @@ class ServerHandle:
     url: str
     port: int
     region: str
+    settings: CloudSettings
     process: subprocess.Popen
     log_path: Path
     _workdir: tempfile.TemporaryDirectory = field(repr=False)
@@ -43,12 +49,14 @@ class ServerHandle:
     def pid(self) -> int:
         return self.process.pid
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for this server, with fake credentials."""
+    def client(self, service: str, region: str | None = None, **config: Any) -> Any:
+        """A boto3 client for this server, with fake credentials (`config`: botocore Config options)."""
         import boto3
+        from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.url, region_name=self.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(service, endpoint_url=self.url, region_name=region or self.region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing",
+                            config=Config(**config) if config else None)
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment for a CLI subprocess that should talk to this server (via MYSFITS_ENDPOINT_URL)."""
@@ -58,6 +66,13 @@ class ServerHandle:
                    MYSFITS_ENDPOINT_URL=self.url)
         env.update(extra)
         return env
+
+    def advance(self, seconds: float) -> float:
+        """Move the server's clock `seconds` AWS seconds on; its time afterwards."""
+        request = urllib.request.Request(self.url + CLOCK_PATH, data=json.dumps({"advance": seconds}).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["now"]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -79,10 +94,14 @@ class ServerHandle:
         self.stop()
 
 
-def start_server(seed: bool = True, region: str = "us-east-1") -> ServerHandle:
-    """Start `python -m mysfits_cli.local.server` and wait until it is ready."""
+def start_server(seed: bool = True, region: str = "us-east-1", *, strict: bool | None = None,
+                 time_scale: float | None = None, latency: str | None = None, codecommit: str | None = None,
+                 endpoint_delay: float | None = None) -> ServerHandle:
+    """Start `python -m mysfits_cli.local.server` and wait until it is ready (strict unless told otherwise)."""
+    settings = CloudSettings.from_env(strict=strict, time_scale=time_scale, latency=latency,
+                                      codecommit=codecommit, endpoint_delay=endpoint_delay)
     for _attempt in range(3):  # a free port can be taken between choosing and binding it
-        handle = _launch(seed, region)
+        handle = _launch(seed, region, settings)
         if _wait_ready(handle):
             return handle
         log = handle.log()
@@ -92,18 +111,18 @@ def start_server(seed: bool = True, region: str = "us-east-1") -> ServerHandle:
     raise RuntimeError("local cloud server found no free port")
 
 
-def _launch(seed: bool, region: str) -> ServerHandle:
+def _launch(seed: bool, region: str, settings: CloudSettings) -> ServerHandle:
     port = free_port()
     workdir = tempfile.TemporaryDirectory(prefix="mysfits-server-")
     log_path = Path(workdir.name) / "server.log"
     command = [sys.executable, "-m", "mysfits_cli.local.server", "--port", str(port), "--region", region,
-               "--cache-dir", str(Path(workdir.name) / "lambda-cache")]
+               "--cache-dir", str(Path(workdir.name) / "lambda-cache"), *settings.server_args()]
     if not seed:
         command.append("--no-seed")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    return ServerHandle(f"http://{HOST}:{port}", port, region, process, log_path, workdir)
+    return ServerHandle(f"http://{HOST}:{port}", port, region, settings, process, log_path, workdir)
 
 
 def _wait_ready(handle: ServerHandle) -> bool:

@@ -81,3 +81,29 @@ def test_a_held_lock_times_out_with_a_clear_error(monkeypatch):
     finally:
         release.set()
         holder.join()
+
+
+def test_the_record_keeps_the_settings_and_an_old_record_means_lenient():
+    from mysfits_cli.local.settings import LENIENT, CloudSettings
+
+    settings = CloudSettings(time_scale=0.05, latency="aws")
+    cloud = manager.LocalCloud("http://127.0.0.1:1", 1, 123, "us-east-1", "2024-01-01T00:00:00+00:00", settings)
+    manager.home().mkdir(parents=True)
+    manager._write_record(cloud)
+    assert manager._read_record() == cloud
+    _record(123)
+    assert manager._read_record().settings == LENIENT
+
+
+def test_asking_a_running_cloud_for_other_settings_is_an_error(monkeypatch):
+    from mysfits_cli.local.settings import CloudSettings
+
+    running = manager.LocalCloud("http://127.0.0.1:1", 1, 123, "us-east-1", "2024-01-01T00:00:00+00:00", CloudSettings())
+    monkeypatch.setattr(manager, "_running", lambda: running)
+    assert manager.start(strict=True, latency="none") == running
+    with pytest.raises(MysfitsError, match=r"already running \(strict, time scale 0.0002, latency none\): "
+                                           r"run `mysfits local stop` first to start it lenient"):
+        manager.start(strict=False)
+    with pytest.raises(MysfitsError, match="Invalid local cloud setting: MYSFITS_LOCAL_LATENCY"):
+        monkeypatch.setenv("MYSFITS_LOCAL_LATENCY", "slow")
+        manager.start()

@@ -1,0 +1,43 @@
+"""Everything the local cloud changes in moto, installed and uninstalled as one.
+
+    emulation.install(CloudSettings())      # strict, default time scale, no latency model
+    ...                                      # moto (server or mock_aws) now plays by them
+    emulation.uninstall()
+
+Installing activates the settings and a clock (see context.py), then the moto fixes
+(patches.py, permanent), the SageMaker emulation (sagemaker.py), the strict rules
+(strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
+model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
+order and forgets every window and pending transition.
+"""
+
+from __future__ import annotations
+
+from . import context, latency, patches, sagemaker, strict
+from .clock import Clock
+from .settings import CloudSettings
+
+
+def install(settings: CloudSettings, clock: Clock | None = None) -> context.Context:
+    """Play `settings`; a second install without uninstall keeps the first one's."""
+    active = context.installed()
+    if active is not None:
+        return active
+    active = context.Context(settings, clock or Clock(settings.time_scale))
+    context.activate(active)
+    patches.apply()
+    sagemaker.install()
+    if settings.strict:
+        strict.install()
+    if settings.codecommit == "closed":
+        strict.install_codecommit_closed()
+    if settings.models_latency:
+        latency.install()
+    return active
+
+
+def uninstall() -> None:
+    latency.uninstall()
+    strict.uninstall()
+    sagemaker.uninstall()
+    context.deactivate()
