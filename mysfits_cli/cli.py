@@ -204,12 +204,13 @@ def up_recommendations(ctx: typer.Context) -> None:
 def up_web(
     ctx: typer.Context,
     bucket: Optional[str] = typer.Option(None, "--bucket", help="The website bucket; found by the stack's name or tag when omitted"),
+    user_pool_client_id: Optional[str] = typer.Option(None, "--user-pool-client-id", help="The app client the page signs in with; default: MysfitsUserPoolClient, or the pool's only client"),
 ) -> None:
     """The site's index.html with both API URLs, uploaded to the website bucket."""
     from .steps.web import up_web as run
 
     with _stack(ctx) as stack:
-        url = run(stack, bucket)
+        url = run(stack, bucket, user_pool_client_id)
     typer.echo(url)
 
 

@@ -61,9 +61,10 @@ def build_app(region: str, endpoint_url: str, cache_dir: Path | None = None) -> 
 
 def install_emulation() -> None:
     """The moto fixes and our SageMaker training/endpoint emulation."""
-    from . import patches
+    from . import patches, site_emulation
 
     patches.apply()
+    site_emulation.install()
     try:
         sagemaker = importlib.import_module("mysfits_cli.local.sagemaker")
     except ModuleNotFoundError as exc:
