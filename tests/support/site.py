@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -25,9 +26,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 def browser_missing() -> str | None:
     """Why the browser cannot run here, in one line; None when it can."""
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         return "selenium is not installed: pip install -e '.[test]'"
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         return "headless Chromium is not installed: apt-get install -y chromium chromium-driver"
