@@ -32,22 +32,27 @@ def layout(request, monkeypatch):
 
 @pytest.fixture
 def world(aws, layout, make_ctx):
-    """The workshop's earlier modules, the Mysfits API (with its Cognito authorizer) and a deployed
-    recommendations API."""
+    """The workshop's earlier modules, and both APIs deployed: the Mysfits API with a Cognito
+    authorizer on the seeded pool (as `up api` makes it, which one test runs for real)."""
     site_emulation.install()
     try:
         seeded = local_seed.seed("us-east-1")
         ctx = make_ctx()
-        up_api(ctx, None, None, False)
-        deploy_recommendations_api(ctx)
+        deploy_api(ctx, "mysfits-api", seeded["user_pool_id"])
+        deploy_api(ctx, "mysfits-recommendations-api")
         yield ctx, seeded
     finally:
         site_emulation.uninstall()
 
 
-def deploy_recommendations_api(ctx, stack="mysfits"):
+def deploy_api(ctx, name, user_pool_id=None):
+    """A REST API with one method and a prod stage; with a Cognito authorizer on `user_pool_id`."""
     apigw = ctx.aws.client("apigateway")
-    api = apigw.create_rest_api(name=f"{stack}-recommendations-api")["id"]
+    api = apigw.create_rest_api(name=name)["id"]
+    if user_pool_id:
+        apigw.create_authorizer(restApiId=api, name="MysfitsUserPoolAuthorizer", type="COGNITO_USER_POOLS",
+                                providerARNs=[f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{user_pool_id}"],
+                                identitySource="method.request.header.Authorization")
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
     apigw.put_method(restApiId=api, resourceId=root, httpMethod="POST", authorizationType="NONE")
     apigw.put_integration(restApiId=api, resourceId=root, httpMethod="POST", type="MOCK")
@@ -66,6 +71,9 @@ def index_key(layout):
 @BOTH_LAYOUTS
 def test_page_goes_where_the_site_is_served_and_points_at_both_live_apis(world, layout):
     ctx, seeded = world
+    apigw = ctx.aws.client("apigateway")
+    apigw.delete_rest_api(restApiId=next(a["id"] for a in apigw.get_rest_apis()["items"] if a["name"] == "mysfits-api"))
+    up_api(ctx, None, None, False)  # the real one: its authorizer names the pool the page signs in to
     url = up_web(ctx, None)
     apis = {a["name"]: a["id"] for a in ctx.aws.client("apigateway").get_rest_apis()["items"]}
     if layout == "cloudfront":
@@ -183,19 +191,16 @@ def test_an_app_client_a_browser_cannot_use_is_refused(world, settings, message)
         up_web(ctx, None, client)
 
 
-def test_an_api_without_authorizer_gets_a_page_without_sign_in(aws, make_ctx):
-    site_emulation.install()
-    try:
-        local_seed.seed("us-east-1")
-        ctx = make_ctx()
-        up_api(ctx, None, None, True)
-        deploy_recommendations_api(ctx)
-        up_web(ctx, None)
-        assert '"userPoolId": ""' in page_text(ctx)
-        with pytest.raises(MysfitsError, match="--no-auth"):
-            up_web(ctx, None, "someclient")
-    finally:
-        site_emulation.uninstall()
+def test_an_api_without_authorizer_gets_a_page_without_sign_in(world):
+    ctx, _ = world
+    apigw = ctx.aws.client("apigateway")
+    for api in apigw.get_rest_apis()["items"]:
+        for authorizer in apigw.get_authorizers(restApiId=api["id"])["items"]:
+            apigw.delete_authorizer(restApiId=api["id"], authorizerId=authorizer["id"])
+    up_web(ctx, None)
+    assert '"userPoolId": ""' in page_text(ctx)
+    with pytest.raises(MysfitsError, match="--no-auth"):
+        up_web(ctx, None, "someclient")
 
 
 def page_text(ctx):
