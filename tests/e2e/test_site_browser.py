@@ -73,6 +73,27 @@ def test_a_visitor_signs_in_likes_adopts_and_is_recommended_a_mysfit(stack):
         assert "Adopted" in visitor.card(name).text
         visitor.find("#profile [data-close]").click()
 
+        second, third = [c.find_element("css selector", "h3").text for c in visitor.cards()[1:3]]
+        expire = "const s = JSON.parse(sessionStorage.getItem(arguments[0])); Object.assign(s, arguments[1]);" \
+                 "sessionStorage.setItem(arguments[0], JSON.stringify(s));"
+        browser.execute_script(expire, "mysfits:mysfits:session", {"expiresAt": 0})
+        visitor.card(second).find_element("css selector", "button.secondary").click()  # refreshed, then liked
+        visitor.until(lambda: "\u2665 Liked" in visitor.card(second).text, "the like after a refresh")
+        assert email in visitor.text("#account-name")
+
+        assert visitor.console_errors(PICTURES) == []
+        browser.execute_script(expire, "mysfits:mysfits:session", {"expiresAt": 0, "refreshToken": "revoked"})
+        visitor.card(third).find_element("css selector", "button.secondary").click()
+        visitor.until(lambda: visitor.find("#auth").get_attribute("open") is not None, "asked to sign in again")
+        assert visitor.text("#notice") == "Your session has expired. Please sign in again."
+        # The refused refresh is the only failure, and Chromium reports every refused request.
+        [refused] = visitor.console_errors(PICTURES)
+        assert refused.startswith(stack.url.split("/_mysfits/")[0] + "/ ") and "400" in refused
+        visitor.type("#sign-in-email", email)
+        visitor.type("#sign-in-password", PASSWORD)
+        visitor.find("#sign-in-form button[type=submit]").click()
+        visitor.until(lambda: "\u2665 Liked" in visitor.card(third).text, "the like once signed in again")
+
         visitor.answer_questionnaire([1, 2, 3, 4, 5])
         recommended = visitor.text("#profile-name")
         assert recommended in {m["name"] for m in MYSFITS}
