@@ -1,4 +1,4 @@
-"""Looking up what earlier parts of the workshop built: the backend's NLB, the Cognito user pool, the website bucket."""
+"""Looking up what earlier parts of the workshop built: the backend's NLB and the Cognito user pool (the site: see site.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from .engine import Context
 from .errors import MysfitsError
-from .resources.s3 import bucket_tags
 
 USER_POOL_NAME = "MysfitsUserPool"
 
@@ -89,30 +88,3 @@ def find_user_pool(ctx: Context, wanted: str | None) -> str:
             f"Several user pools are named {USER_POOL_NAME} ({', '.join(p['Id'] for p in pools)}); pick one with --user-pool-id"
         )
     return pools[0]["Id"]
-
-
-def find_website_bucket(ctx: Context, wanted: str | None) -> str:
-    """The website bucket: --bucket, else the one whose name or stack tag says it is this stack's site."""
-    s3 = ctx.aws.client("s3")
-    names = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
-    if wanted:
-        if wanted not in names:
-            raise MysfitsError(f"Bucket {wanted} not found in this account: check --bucket")
-        return wanted
-    by_name = [n for n in names if "website" in n and ctx.stack in n]
-    if len(by_name) == 1:
-        return by_name[0]
-    by_tag = [n for n in names if "website" in n and ctx.settings.is_ours(_bucket_tags(ctx, n))]
-    if len(by_tag) == 1:
-        return by_tag[0]
-    candidates = by_name or by_tag
-    if candidates:
-        raise MysfitsError(f"Several website buckets found ({', '.join(candidates)}); pick one with --bucket")
-    raise MysfitsError(f"No website bucket for stack {ctx.stack} found: pass --bucket NAME")
-
-
-def _bucket_tags(ctx: Context, name: str) -> list[dict[str, str]]:
-    try:
-        return bucket_tags(ctx, name)
-    except Exception:  # noqa: BLE001 - a bucket we may not read (another account's policy) simply doesn't match
-        return []

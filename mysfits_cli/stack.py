@@ -90,7 +90,7 @@ GRAPH = Graph([
              ["recommendations.function"], publish=recommendations.publish_url),
     resource("recommendations.permission", "Invoke permission", "recommendations", InvokePermission,
              recommendations.permission, ["recommendations.rest-api", "recommendations.function"]),
-    Node("web.page", "Site page", "web", web.publish, ("api.rest-api", "recommendations.rest-api", "backend.user-pool"),
+    Node("web.page", "Site page", "web", web.publish, ("api.rest-api", "recommendations.rest-api"),
          kind=WebPage.kind, plan=web.plan),
 ])
 

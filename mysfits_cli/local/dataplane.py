@@ -4,6 +4,7 @@ It answers, for a deployed stage of a REST API:
   /restapis/<api-id>/<stage>/_user_request_/<path>
   /execute-api/<api-id>/<stage>/<path>
   /<stage>/<path> with Host: <api-id>.execute-api.<anything>
+serves the site under /_mysfits/website/ and /_mysfits/cloudfront/ (see webhost.py),
 and hands every other request to moto.
 
 The method is found the way API Gateway finds it (literal path parts before
@@ -12,8 +13,9 @@ The method is found the way API Gateway finds it (literal path parts before
   MOCK                             the integration response's status and literal headers
   HTTP_PROXY to a load balancer    the Mysfits service over MysfitsTable (see backend.py)
 Integration types are compared case-insensitively: moto keeps them as imported.
-Authorizers are not evaluated: moto drops them on import, so no Cognito check is
-made locally. Anything that goes wrong is a JSON error, never a crash.
+A method with a Cognito user-pool authorizer (kept on import, see cognito_authorizer.py)
+needs a valid ID token in its identity source header, else 401 {"message": "Unauthorized"}.
+Anything that goes wrong is a JSON error, never a crash.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from moto.elbv2.models import elbv2_backends
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from . import backend, lambdas
+from . import backend, cognito_authorizer, lambdas, webhost
+from .seed import ACCOUNT_ID
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's default integration timeout
@@ -70,6 +73,8 @@ class DataPlane:
         self.cache_dir = cache_dir or lambdas.default_cache_dir()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if webhost.matches(_decode(environ.get("PATH_INFO", ""))):
+            return webhost.serve(Request(environ), ACCOUNT_ID)(environ, start_response)
         target = self._target(environ)
         if target is None:
             return self.app(environ, start_response)
@@ -111,6 +116,8 @@ class DataPlane:
         route = _route(api, account_id, region, stage, path, request.method)
         if route is None:
             return _error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+        if not cognito_authorizer.allows(route.api, route.method, request.headers):
+            return _error(401, "Unauthorized", "UnauthorizedException")
         integration = route.method.method_integration
         if integration is None:
             return _error(500, "Internal server error", "InternalServerErrorException")

@@ -1,74 +1,178 @@
-"""The site's index.html in the website bucket. The page it replaced is kept and put back on teardown."""
+"""The site's index.html, written where the site is served from; the page it replaced is kept and put back.
+
+The visitor's page is never lost. A page is ours when it carries the mysfits marker with this
+stack's name (the state is not asked: it may be lost, or a run may have been killed between the
+upload and saving the state):
+- before the first upload, a page that is not a mysfits page is copied to
+  `<key>.before-mysfits`, once: an existing backup is never overwritten;
+- our page found at the key is adopted, so a re-run converges instead of backing it up;
+- delete puts the backup back, or removes our page; a page that is no longer ours stays.
+CloudFront caches the page, so every write is followed by an invalidation, waited for.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
+import uuid
+from dataclasses import dataclass
 
-from ..aws import describe_or_none
+from .. import ui
+from ..aws import describe_or_none, error_code
 from ..engine import Context, Record, Resource
+from ..errors import MysfitsError
+from ..site import Site, find_site
 
-PREVIOUS_SUFFIX = ".before-mysfits"
+BACKUP_SUFFIX = ".before-mysfits"
+# Where CloudFront serves the page from: its own name, and the root (the default root object).
+INVALIDATED_PATHS = ["/index.html", "/"]
+INVALIDATION_TIMEOUT_SECONDS = 30 * 60
+_HEAD_BYTES = 8192  # the marker is in <head>
+_GENERATOR = re.compile(rb'<meta\s+name="generator"\s+content="mysfits"\s*/?>')
+_STACK = re.compile(rb'<meta\s+name="mysfits:stack"\s+content="([^"]*)"\s*/?>')
+
+
+def page_stack(head: bytes) -> str | None:
+    """The stack a mysfits page was published by, from its marker; None for any other page."""
+    if not _GENERATOR.search(head):
+        return None
+    stack = _STACK.search(head)
+    return stack.group(1).decode("utf-8", "replace") if stack else ""
+
+
+@dataclass(frozen=True)
+class LivePage:
+    stack: str | None  # None: not a mysfits page
+    sha256: str
 
 
 class WebPage(Resource):
     kind = "web-page"
 
-    def __init__(self, key: str, name: str, bucket: str, body: bytes):
-        super().__init__(key, name)
-        self.bucket = bucket
+    def __init__(self, key: str, site: Site, body: bytes):
+        super().__init__(key, site.index_key)
+        self.site = site
         self.body = body
-        self.etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        self.sha256 = hashlib.sha256(body).hexdigest()
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
-        if not recorded or recorded.get("bucket") != self.bucket:
-            return None  # not ours until we have written it
-        live = _etag(ctx, self.bucket, self.name)
-        return {**recorded, "etag": live} if live else None
+        live = _live(ctx, self.site.bucket, self.name)
+        if live is None or live.stack != ctx.stack:
+            return None
+        return self._record(ctx, live.sha256)
 
     def create(self, ctx: Context) -> Record:
-        s3 = ctx.aws.client("s3")
-        previous = _etag(ctx, self.bucket, self.name) is not None
-        if previous:
-            s3.copy_object(
-                Bucket=self.bucket, Key=self.name + PREVIOUS_SUFFIX,
-                CopySource={"Bucket": self.bucket, "Key": self.name},
-            )
+        live = _live(ctx, self.site.bucket, self.name)
+        backup = self.name + BACKUP_SUFFIX
+        if live is not None and live.stack is None and not _exists(ctx, self.site.bucket, backup):
+            ui.step(f"Keeping the site's own page as s3://{self.site.bucket}/{backup}")
+            _copy(ctx, self.site.bucket, self.name, backup)
         self._upload(ctx)
-        return {"id": f"s3://{self.bucket}/{self.name}", "bucket": self.bucket, "key": self.name,
-                "etag": self.etag, "kept_previous": previous}
+        return self._record(ctx, self.sha256)
 
     def converge(self, ctx: Context, record: Record) -> Record | None:
-        if record.get("etag") == self.etag:
+        if record.get("sha256") == self.sha256:
             return None
         self._upload(ctx)
-        return {**record, "etag": self.etag}
+        return self._record(ctx, self.sha256)
 
     def _upload(self, ctx: Context) -> None:
         ctx.aws.client("s3").put_object(
-            Bucket=self.bucket, Key=self.name, Body=self.body,
+            Bucket=self.site.bucket, Key=self.name, Body=self.body,
             ContentType="text/html; charset=utf-8", CacheControl="no-cache",
+            Metadata={"sha256": self.sha256},
         )
+        invalidate(ctx, self.site.distribution_id)
+
+    def _record(self, ctx: Context, sha256: str) -> Record:
+        return {
+            "id": f"s3://{self.site.bucket}/{self.name}", "bucket": self.site.bucket, "key": self.name,
+            "sha256": sha256, "distribution_id": self.site.distribution_id,
+            "kept_previous": _exists(ctx, self.site.bucket, self.name + BACKUP_SUFFIX),
+        }
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
+        bucket, key = record["bucket"], record["key"]
+        backup = key + BACKUP_SUFFIX
+        live = _live(ctx, bucket, key)
+        has_backup = _exists(ctx, bucket, backup)
+        if live is not None and live.stack != ctx.stack:
+            kept = f"; the page before mysfits is still in {backup}" if has_backup else ""
+            return f"Left {{label}} as it is: it is no longer this stack's page{kept}"
         s3 = ctx.aws.client("s3")
-        if record.get("kept_previous"):
-            previous = record["key"] + PREVIOUS_SUFFIX
-            s3.copy_object(Bucket=record["bucket"], Key=record["key"],
-                           CopySource={"Bucket": record["bucket"], "Key": previous})
-            s3.delete_object(Bucket=record["bucket"], Key=previous)
-            return "Put back the page that was there before {label}"
-        s3.delete_object(Bucket=record["bucket"], Key=record["key"])
-        return None
+        outcome = None
+        if has_backup:
+            _copy(ctx, bucket, backup, key)
+            s3.delete_object(Bucket=bucket, Key=backup)
+            outcome = "Put back the page that was there before {label}"
+        elif live is not None:
+            s3.delete_object(Bucket=bucket, Key=key)
+        invalidate(ctx, record.get("distribution_id"))
+        return outcome
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        live = _etag(ctx, record["bucket"], record["key"])
+        live = _live(ctx, record["bucket"], record["key"])
         if live is None:
             return None
-        return "CURRENT" if live == record.get("etag") else "CHANGED SINCE UPLOAD"
+        current = live.stack == ctx.stack and live.sha256 == record.get("sha256")
+        return "CURRENT" if current else "CHANGED SINCE UPLOAD"
+
+    @classmethod
+    def leftovers(cls, ctx: Context) -> list[Record]:
+        """This stack's page on the site, found by its marker (for a teardown without a state file)."""
+        try:
+            site = find_site(ctx, None)
+            live = _live(ctx, site.bucket, site.index_key)
+        except MysfitsError:
+            return []  # no site: no page of ours on it
+        except Exception as exc:
+            if not error_code(exc):
+                raise
+            ui.warn(f"Could not look for this stack's page on the site ({error_code(exc)})")
+            return []
+        if live is None or live.stack != ctx.stack:
+            return []
+        page = cls("web.index", site, b"")
+        return [{**page._record(ctx, live.sha256), "kind": cls.kind, "name": page.name}]
 
 
-def _etag(ctx: Context, bucket: str, key: str) -> str | None:
-    head = describe_or_none(ctx.aws.client("s3").head_object, Bucket=bucket, Key=key)
-    return None if head is None else head["ETag"].strip('"')
+def invalidate(ctx: Context, distribution_id: str | None) -> None:
+    """Drop the cached page from CloudFront's edges and wait until that is done."""
+    if not distribution_id:
+        return
+    cloudfront = ctx.aws.client("cloudfront")
+    invalidation = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={"Paths": {"Quantity": len(INVALIDATED_PATHS), "Items": INVALIDATED_PATHS},
+                           "CallerReference": f"mysfits-{uuid.uuid4().hex}"},
+    )["Invalidation"]
+
+    def read_status() -> tuple[str, str | None]:
+        answer = cloudfront.get_invalidation(DistributionId=distribution_id, Id=invalidation["Id"])
+        return answer["Invalidation"]["Status"], None
+
+    ui.wait_for(f"CloudFront {distribution_id}: invalidation of {', '.join(INVALIDATED_PATHS)}", read_status,
+                ready={"Completed"}, timeout=INVALIDATION_TIMEOUT_SECONDS, interval=ctx.settings.poll_seconds)
+
+
+def _live(ctx: Context, bucket: str, key: str) -> LivePage | None:
+    try:
+        answer = describe_or_none(ctx.aws.client("s3").get_object, Bucket=bucket, Key=key,
+                                  Range=f"bytes=0-{_HEAD_BYTES - 1}")
+    except Exception as exc:
+        if error_code(exc) == "InvalidRange":  # an empty object: not a mysfits page
+            return LivePage(None, "")
+        raise
+    if answer is None:
+        return None
+    return LivePage(page_stack(answer["Body"].read()), answer.get("Metadata", {}).get("sha256", ""))
+
+
+def _exists(ctx: Context, bucket: str, key: str) -> bool:
+    return describe_or_none(ctx.aws.client("s3").head_object, Bucket=bucket, Key=key) is not None
+
+
+def _copy(ctx: Context, bucket: str, source: str, target: str) -> None:
+    ctx.aws.client("s3").copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source})

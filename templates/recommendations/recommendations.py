@@ -13,6 +13,13 @@ Environment:
 Responses: 200 recommendation / OPTIONS preflight; 400 malformed request; 405 other methods;
 500 service misconfigured or unexpected failure; 502 endpoint failed or answered nonsense;
 503 endpoint throttled or unavailable. Every response is JSON and carries CORS headers.
+Server-side failures answer a generic message; what went wrong (error codes, the endpoint's
+own message, which may name the endpoint, its ARN or the account) goes to the log only.
+
+Time budget: API Gateway cuts the integration at 29 s and the function times out at 30 s.
+The endpoint client makes at most ATTEMPTS connections of CONNECT_TIMEOUT + READ_TIMEOUT
+each, with one retry delay between them (standard mode: at most 1 s, or up to 5 s more when
+the service asks for it with x-amz-retry-after), so WORST_CASE_SECONDS stays well inside both.
 
 Standard library and boto3 only, as in the Lambda runtime.
 """
@@ -52,6 +59,16 @@ UNAVAILABLE_CODES = frozenset({
     "ModelNotReadyException",
 })
 
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 6  # SageMaker's k-NN answers one row in milliseconds
+ATTEMPTS = 2  # botocore's total_max_attempts counts attempts; retries={"max_attempts": n} counts retries
+MAX_RETRY_DELAY = 1 + 5
+WORST_CASE_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + (ATTEMPTS - 1) * MAX_RETRY_DELAY
+
+FAILED = "Could not find a recommendation right now. Please try again later."
+BUSY = "The recommendation service is busy. Please try again in a moment."
+MISCONFIGURED = "The recommendation service is not set up correctly."
+
 # Created on first use and then reused by every invocation of this container;
 # tests replace them.
 runtime = None
@@ -59,12 +76,14 @@ _mysfit_ids = None
 
 
 class RequestError(Exception):
-    """Something wrong with the request or the service; carries the HTTP status."""
+    """Something wrong with the request or the service: the HTTP status, the message the
+    caller sees, and the detail that only the log sees."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, detail=None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.detail = detail
 
 
 def recommend(event, context=None):
@@ -74,6 +93,8 @@ def recommend(event, context=None):
         status, payload = _handle(event, log)
     except RequestError as exc:
         status, payload = exc.status, {"message": exc.message}
+        if exc.detail:
+            log["detail"] = exc.detail
     except Exception as exc:  # last resort: the caller still gets JSON
         status, payload = 500, {"message": "internal error"}
         log["exception"] = f"{type(exc).__name__}: {_truncate(str(exc))}"
@@ -164,15 +185,15 @@ def parse_entry(text):
 def _recommend_mysfit(entry):
     endpoint = os.environ.get("ENDPOINT_NAME", "").strip()
     if not endpoint:
-        raise RequestError(500, "service is misconfigured: ENDPOINT_NAME is not set")
+        raise RequestError(500, MISCONFIGURED, "ENDPOINT_NAME is not set")
     content_type = os.environ.get("CONTENT_TYPE", "").strip() or DEFAULT_CONTENT_TYPE
     if content_type not in SUPPORTED_CONTENT_TYPES:
-        raise RequestError(500, f"service is misconfigured: unsupported CONTENT_TYPE {content_type}")
+        raise RequestError(500, MISCONFIGURED, f"unsupported CONTENT_TYPE {_truncate(content_type, 60)}")
     mysfit_ids = _mysfit_table()
 
     label = _predict(endpoint, content_type, entry)
     if label not in mysfit_ids:
-        raise RequestError(502, f"recommendation model answered unknown label {label}")
+        raise RequestError(502, FAILED, f"the model answered unknown label {label}")
     return mysfit_ids[label]
 
 
@@ -193,11 +214,11 @@ def _predict(endpoint, content_type, entry):
         error = exc.response.get("Error", {})
         code = error.get("Code", "")
         http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        status = 503 if code in UNAVAILABLE_CODES or http_status in (429, 503) else 502
-        raise RequestError(status, f"recommendation model failed: {code or 'error'}: "
-                                   f"{_truncate(error.get('Message', ''))}") from None
+        busy = code in UNAVAILABLE_CODES or http_status in (429, 503)
+        raise RequestError(503 if busy else 502, BUSY if busy else FAILED,
+                           f"InvokeEndpoint failed: {code or 'error'}: {_truncate(error.get('Message', ''))}") from None
     except BotoCoreError as exc:
-        raise RequestError(502, f"recommendation model unreachable: {_truncate(str(exc))}") from None
+        raise RequestError(502, FAILED, f"InvokeEndpoint unreachable: {_truncate(str(exc))}") from None
     return _predicted_label(raw)
 
 
@@ -206,20 +227,23 @@ def _predicted_label(raw):
     try:
         label = json.loads(raw)["predictions"][0]["predicted_label"]
     except (ValueError, RecursionError, KeyError, IndexError, TypeError):
-        raise RequestError(502, "recommendation model gave a malformed answer") from None
+        raise RequestError(502, FAILED, f"malformed endpoint answer {_truncate(repr(raw), 80)}") from None
     if isinstance(label, bool) or not isinstance(label, (int, float)) \
             or not math.isfinite(label) or label != int(label):
-        raise RequestError(502, f"recommendation model answered a non-integer label {label!r:.40}")
+        raise RequestError(502, FAILED, f"the model answered a non-integer label {label!r:.40}")
     return int(label)
+
+
+def client_config():
+    """The endpoint client's timeouts and retries (see WORST_CASE_SECONDS)."""
+    return Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                  retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
 
 
 def _runtime():
     global runtime
     if runtime is None:
-        # Stay well inside API Gateway's 29-second integration timeout.
-        config = Config(connect_timeout=3, read_timeout=10,
-                        retries={"mode": "standard", "max_attempts": 3})
-        runtime = boto3.client("sagemaker-runtime", config=config)
+        runtime = boto3.client("sagemaker-runtime", config=client_config())
     return runtime
 
 
@@ -235,8 +259,8 @@ def _mysfit_table():
             with open(MYSFITS_FILE, encoding="utf-8") as handle:
                 _mysfit_ids = label_table(json.load(handle))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RequestError(500, "service is misconfigured: cannot read mysfits.json: "
-                                    f"{type(exc).__name__}") from None
+            raise RequestError(500, MISCONFIGURED,
+                               f"cannot read mysfits.json: {type(exc).__name__}") from None
     return _mysfit_ids
 
 

@@ -3,9 +3,13 @@
 import base64
 import io
 import json
+import socket
+import threading
 from importlib import resources
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -242,11 +246,30 @@ GOOD = post('{"entry": [1, 2, 3, 4, 5]}')
     ("ModelError", 424),
     ("InternalFailure", 500),
 ])
-def test_endpoint_client_errors_are_502(fake, code, http_status):
+def test_endpoint_client_errors_are_502_with_the_detail_only_in_the_log(fake, capsys, code, http_status):
     fake(error=client_error(code, http_status))
     status, body = call(GOOD)
-    assert status == 502
-    assert code in body["message"]
+    assert (status, body) == (502, {"message": recommendations.FAILED})
+    logged = json.loads(capsys.readouterr().out)
+    assert code in logged["detail"] and logged["status"] == 502
+
+
+SECRET_DETAIL = ("Endpoint arn:aws:sagemaker:us-east-1:123456789012:endpoint/knn-ml-m4-xlarge-test "
+                 "at https://runtime.sagemaker.us-east-1.amazonaws.com not found")
+
+
+@pytest.mark.parametrize("error", [
+    ClientError({"Error": {"Code": "ValidationError", "Message": SECRET_DETAIL}}, "InvokeEndpoint"),
+    ClientError({"Error": {"Code": "ThrottlingException", "Message": SECRET_DETAIL}}, "InvokeEndpoint"),
+    EndpointConnectionError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/knn"),
+])
+def test_no_account_arn_url_or_endpoint_name_reaches_the_caller(fake, capsys, error):
+    fake(error=error)
+    response = recommendations.recommend(GOOD, None)
+    assert response["statusCode"] in (502, 503)
+    for secret in ("123456789012", "arn:", "https://", "amazonaws.com", "knn-ml-m4-xlarge-test"):
+        assert secret not in response["body"]
+    assert "amazonaws.com" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("code, http_status", [
@@ -257,22 +280,19 @@ def test_endpoint_client_errors_are_502(fake, code, http_status):
 ])
 def test_throttled_or_unavailable_endpoint_is_503(fake, code, http_status):
     fake(error=client_error(code, http_status))
-    assert call(GOOD)[0] == 503
+    assert call(GOOD) == (503, {"message": recommendations.BUSY})
 
 
 def test_unreachable_endpoint_is_502(fake):
     fake(error=EndpointConnectionError(endpoint_url="https://runtime.sagemaker.example"))
-    status, body = call(GOOD)
-    assert status == 502
-    assert "unreachable" in body["message"]
+    assert call(GOOD) == (502, {"message": recommendations.FAILED})
 
 
 @pytest.mark.parametrize("label", [12.0, -1.0, 99])
-def test_unknown_label_is_502(fake, label):
+def test_unknown_label_is_502(fake, capsys, label):
     fake(body=json.dumps({"predictions": [{"predicted_label": label}]}).encode())
-    status, body = call(GOOD)
-    assert status == 502
-    assert "label" in body["message"]
+    assert call(GOOD) == (502, {"message": recommendations.FAILED})
+    assert "label" in json.loads(capsys.readouterr().out)["detail"]
 
 
 @pytest.mark.parametrize("raw", [
@@ -293,12 +313,11 @@ def test_malformed_endpoint_answer_is_502(fake, raw):
     assert body["message"]
 
 
-def test_missing_endpoint_name_is_500(monkeypatch, fake):
+def test_missing_endpoint_name_is_500(monkeypatch, fake, capsys):
     runtime = fake()
     monkeypatch.delenv("ENDPOINT_NAME")
-    status, body = call(GOOD)
-    assert status == 500
-    assert "ENDPOINT_NAME" in body["message"]
+    assert call(GOOD) == (500, {"message": recommendations.MISCONFIGURED})
+    assert "ENDPOINT_NAME" in json.loads(capsys.readouterr().out)["detail"]
     assert runtime.calls == []
 
 
@@ -307,12 +326,11 @@ def test_unsupported_content_type_is_500(monkeypatch):
     assert call(GOOD)[0] == 500
 
 
-def test_missing_label_table_is_500(monkeypatch, tmp_path):
+def test_missing_label_table_is_500(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(recommendations, "_mysfit_ids", None)
     monkeypatch.setattr(recommendations, "MYSFITS_FILE", str(tmp_path / "absent.json"))
-    status, body = call(GOOD)
-    assert status == 500
-    assert "mysfits.json" in body["message"]
+    assert call(GOOD) == (500, {"message": recommendations.MISCONFIGURED})
+    assert "mysfits.json" in json.loads(capsys.readouterr().out)["detail"]
 
 
 def test_label_table_is_read_from_the_file_once(monkeypatch, tmp_path):
@@ -323,6 +341,61 @@ def test_label_table_is_read_from_the_file_once(monkeypatch, tmp_path):
     assert call(GOOD) == (200, {"recommendedMysfit": ID_BY_LABEL[3]})
     table.unlink()
     assert call(GOOD) == (200, {"recommendedMysfit": ID_BY_LABEL[3]})
+
+
+API_GATEWAY_CUT_SECONDS = 29
+LAMBDA_TIMEOUT_SECONDS = 30
+
+
+def test_the_endpoint_clients_worst_case_fits_inside_api_gateways_cut_with_margin():
+    config = recommendations.client_config()
+    attempts = config.retries["total_max_attempts"]
+    assert config.retries["mode"] == "standard" and "max_attempts" not in config.retries
+    worst = (attempts * (config.connect_timeout + config.read_timeout)
+             + (attempts - 1) * recommendations.MAX_RETRY_DELAY)
+    assert worst == recommendations.WORST_CASE_SECONDS
+    assert worst <= API_GATEWAY_CUT_SECONDS - 5 < LAMBDA_TIMEOUT_SECONDS
+
+
+class SilentEndpoint:
+    """A TCP server on loopback that accepts connections and never answers them."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.accepted = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                self.accepted.append(self.listener.accept()[0])
+            except (socket.timeout, OSError):
+                continue
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join()
+        for connection in self.accepted:
+            connection.close()
+        self.listener.close()
+
+
+def test_a_silent_endpoint_gets_exactly_the_configured_attempts_then_a_generic_502(monkeypatch):
+    silent = SilentEndpoint()
+    try:
+        # The configured client, only with a short read timeout so the test does not wait.
+        config = recommendations.client_config().merge(Config(read_timeout=0.2))
+        client = boto3.client("sagemaker-runtime", endpoint_url=f"http://127.0.0.1:{silent.port}",
+                              region_name="us-east-1", config=config)
+        monkeypatch.setattr(recommendations, "runtime", client)
+        assert call(GOOD) == (502, {"message": recommendations.FAILED})
+    finally:
+        silent.close()
+    assert len(silent.accepted) == recommendations.ATTEMPTS == config.retries["total_max_attempts"]
 
 
 def test_unexpected_failure_is_500_json(fake):

@@ -1,4 +1,4 @@
-"""`up recommendations` and `up web` against moto in-process."""
+"""`up recommendations` against moto in-process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from mysfits_cli.errors import MysfitsError
 from mysfits_cli.lambda_package import build_package, package_sha256
-from tests.support.steps import destroy, up_api, up_recommendations, up_web
+from tests.support.steps import destroy, up_recommendations
 
 ENDPOINT = "knn-ml-m4-xlarge-20261125-120000"
 
@@ -85,29 +85,3 @@ def test_teardown_removes_everything(deployed):
     assert deployed.aws.client("apigateway").get_rest_apis()["items"] == []
     assert [r["RoleName"] for r in deployed.aws.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("mysfits-")] == []
     assert deployed.aws.client("logs").describe_log_groups()["logGroups"] == []
-
-
-def test_web_page_points_at_both_apis_and_restores_the_old_one(seeded, deployed):
-    ctx = deployed
-    s3 = ctx.aws.client("s3")
-    s3.put_object(Bucket=seeded["bucket"], Key="index.html", Body=b"<p>old site</p>", ContentType="text/html")
-    with pytest.raises(MysfitsError, match="up recommendations"):
-        up_web(ctx, None)
-    up_api(ctx, None, None, False)
-    up_recommendations(ctx)
-    url = up_web(ctx, None)
-    assert url == f"http://{seeded['bucket']}.s3-website-us-east-1.amazonaws.com"
-    page = s3.get_object(Bucket=seeded["bucket"], Key="index.html")
-    body = page["Body"].read().decode()
-    assert page["ContentType"].startswith("text/html")
-    assert json.dumps(ctx.state.outputs["mysfits_api_url"]) in body
-    assert json.dumps(ctx.state.outputs["recommendations_api_url"]) in body
-    assert destroy(ctx) == []
-    assert s3.get_object(Bucket=seeded["bucket"], Key="index.html")["Body"].read() == b"<p>old site</p>"
-
-
-def test_web_needs_a_known_bucket(seeded, deployed):
-    up_api(deployed)
-    up_recommendations(deployed)
-    with pytest.raises(MysfitsError, match="--bucket"):
-        up_web(deployed, "no-such-bucket")

@@ -1,7 +1,13 @@
-"""The website page template: both API URLs injected safely, the questionnaire from data, no CDN."""
+"""The page template: its render context injected safely, the marker, the questionnaire from data, no
+CDN; and the page's own SRP and SHA-256 (run under node) agreeing with Cognito's math. What the
+page does in a browser is tested in tests/e2e/test_site_browser.py."""
 
+import base64
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -9,6 +15,9 @@ from importlib import resources
 
 import jinja2
 import pytest
+
+from mysfits_cli.local import cognito
+from mysfits_cli.resources.website import page_stack
 
 TEMPLATE = "index.html.j2"
 MYSFITS_API = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
@@ -26,8 +35,7 @@ MYSFITS = data("mysfits.json")["mysfits"]
 def environment(autoescape):
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(
-            lambda name: resources.files("mysfits_cli.templates.web").joinpath(name)
-            .read_text(encoding="utf-8")),
+            lambda name: resources.files("mysfits_cli.templates.web").joinpath(name).read_text(encoding="utf-8")),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
     )
@@ -37,6 +45,11 @@ def context(**overrides):
     values = {
         "mysfits_api_url": MYSFITS_API,
         "recommendations_api_url": RECOMMENDATIONS_API,
+        "user_pool_id": "us-east-1_AbCdEf123",
+        "user_pool_client_id": "4p0ol5client1d",
+        "region": "us-east-1",
+        "cognito_endpoint_url": "https://cognito-idp.us-east-1.amazonaws.com/",
+        "confirmation_hint": "",
         "questionnaire": QUESTIONS,
         "mysfits": MYSFITS,
         "stack": "mysfits",
@@ -52,24 +65,23 @@ def render(request):
 
 
 class Page(HTMLParser):
-    """The parts of the page the tests look at: labels, selects with their options, tags, scripts."""
+    """The parts of the page the tests look at: tags, labels, selects with their options, scripts by id."""
 
     def __init__(self, html):
         super().__init__(convert_charrefs=True)
-        self.labels = []  # the text of each <label> before its <select>
-        self.selects = []  # [(name, [(value, text)])]
-        self.tags = []
-        self.scripts = []
-        self._capture = None  # (kind, attrs, [text]) while inside a label, option or script
+        self.tags, self.labels, self.selects, self.scripts = [], [], [], {}
+        self._capture = None
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.tags.append((tag, attrs))
         if tag == "select":
-            self._finish()
+            if self._capture and self._capture[0] == "label":  # a label's text is what comes before its select
+                self.labels.append("".join(self._capture[2]).strip())
+                self._capture = None
             self.selects.append((attrs.get("name"), []))
-        elif tag in ("label", "option", "script"):
+        if tag in ("option", "script") or (tag == "label" and attrs.get("for", "").startswith("q-")):
             self._capture = (tag, attrs, [])
 
     def handle_data(self, text):
@@ -78,68 +90,65 @@ class Page(HTMLParser):
 
     def handle_endtag(self, tag):
         if self._capture and tag == self._capture[0]:
-            self._finish()
+            kind, attrs, parts = self._capture
+            text = "".join(parts)
+            if kind == "option" and self.selects:
+                self.selects[-1][1].append((attrs.get("value"), text.strip()))
+            elif kind == "script":
+                self.scripts[attrs.get("id")] = text
+            self._capture = None
 
-    def _finish(self):
-        if not self._capture:
-            return
-        kind, attrs, parts = self._capture
-        text = "".join(parts)
-        if kind == "label":
-            self.labels.append(text.strip())
-        elif kind == "option":
-            self.selects[-1][1].append((attrs.get("value"), text.strip()))
-        else:
-            self.scripts.append(text)
-        self._capture = None
+    def config(self):
+        return json.loads(re.search(r"const CONFIG = (\{.*?\});", self.scripts["app"], re.S).group(1))
 
 
-def test_both_api_urls_are_json_encoded_in_the_script(render):
-    page = Page(render())
-    [script] = page.scripts
-    assert json.dumps(MYSFITS_API) in script
-    assert json.dumps(RECOMMENDATIONS_API) in script
-    assert '"/mysfits"' in script
-    assert '"/recommendations"' in script
+def test_the_render_context_reaches_the_script_as_json(render):
+    config = Page(render()).config()
+    assert config == {
+        "mysfitsApi": MYSFITS_API, "recommendationsApi": RECOMMENDATIONS_API, "userPoolId": "us-east-1_AbCdEf123",
+        "clientId": "4p0ol5client1d", "region": "us-east-1",
+        "cognitoEndpoint": "https://cognito-idp.us-east-1.amazonaws.com/", "stack": "mysfits",
+    }
 
 
-def test_hostile_urls_cannot_break_out_of_the_script(render):
+def test_the_page_carries_the_mysfits_marker_with_its_stack(render):
+    html = render(stack="mysfits-dev")
+    assert page_stack(html.encode()) == "mysfits-dev"
+    assert page_stack(b"<html><head><title>the workshop's page</title></head></html>") is None
+    assert "stack mysfits-dev" in html
+
+
+def test_hostile_values_cannot_break_out_of_the_script_or_the_markup(render):
     hostile = "https://x.example/prod?a='</script><script>alert(1)</script>\"&b=1"
-    html = render(mysfits_api_url=hostile, recommendations_api_url=hostile, stack="<b>s</b>")
+    html = render(mysfits_api_url=hostile, recommendations_api_url=hostile, user_pool_id=hostile,
+                  confirmation_hint="<b>log</b>", stack="<b>s</b>")
     assert "</script><script>alert(1)" not in html
-    assert "<b>s</b>" not in html
-    [script] = Page(html).scripts
-    decoded = re.search(r"var MYSFITS_API = (.*?)\.replace", script).group(1)
-    assert json.loads(decoded) == hostile
+    assert "<b>s</b>" not in html and "<b>log</b>" not in html
+    config = Page(html).config()
+    assert config["mysfitsApi"] == config["recommendationsApi"] == config["userPoolId"] == hostile
 
 
 def test_every_question_becomes_one_select_with_all_its_options_in_order(render):
     page = Page(render())
-    assert [name for name, _ in page.selects] == [q["id"] for q in QUESTIONS]
-    for question, (_, options) in zip(QUESTIONS, page.selects):
-        real = [(value, text) for value, text in options if value]
-        assert real == [(str(o["value"]), o["text"]) for o in question["options"]]
+    questionnaire = [(name, options) for name, options in page.selects if name != "filter" and name]
+    assert [name for name, _ in questionnaire] == [q["id"] for q in QUESTIONS]
+    for question, (_, options) in zip(QUESTIONS, questionnaire):
+        assert [(v, t) for v, t in options if v] == [(str(o["value"]), o["text"]) for o in question["options"]]
     assert page.labels == [q["text"] for q in QUESTIONS]
 
 
-def test_the_form_is_driven_by_the_data_not_hard_coded(render):
-    questions = [
-        {"id": "mood", "text": "Mood & <temper>?",
-         "options": [{"value": 1, "text": "Grumpy"}, {"value": 2, "text": "Sunny 'n' bright"}]},
-    ]
-    page = Page(render(questionnaire=questions))
-    assert page.selects == [("mood", [("", "Choose an answer"), ("1", "Grumpy"),
-                                      ("2", "Sunny 'n' bright")])]
-    assert page.labels == ["Mood & <temper>?"]
-    assert '["mood"]' in page.scripts[0]
-    assert "age" not in [name for name, _ in page.selects]
+def test_the_filters_are_the_apis_two_attributes(render):
+    html = render()
+    values = re.findall(r'<option value="((?:GoodEvil|LawChaos):\w+)">', html)
+    assert values == ["GoodEvil:Good", "GoodEvil:Neutral", "GoodEvil:Evil",
+                      "LawChaos:Lawful", "LawChaos:Neutral", "LawChaos:Chaotic"]
 
 
-def test_fallback_mysfits_are_embedded_as_json(render):
-    [script] = Page(render()).scripts
-    for mysfit in MYSFITS:
-        assert json.dumps(mysfit["mysfitId"]) in script
-        assert json.dumps(mysfit["name"]) in script
+def test_the_confirmation_hint_is_shown_on_the_confirm_step_only_when_given(render):
+    assert "sends no e-mail" not in render()
+    html = render(confirmation_hint="The local cloud sends no e-mail: the code is in its log, /tmp/x/server.log.")
+    step = re.search(r'<form id="confirm-form".*?</form>', html, re.S).group(0)
+    assert "the code is in its log, /tmp/x/server.log." in step
 
 
 def test_nothing_is_loaded_from_another_site(render):
@@ -147,33 +156,22 @@ def test_nothing_is_loaded_from_another_site(render):
     page = Page(html)
     for tag, attrs in page.tags:
         assert not (tag == "script" and "src" in attrs), attrs
-        assert not (tag == "link" and attrs.get("href")), attrs
+        assert not (tag == "link" and re.match(r"(https?:)?//", attrs.get("href", ""))), attrs
         assert tag not in ("iframe", "object", "embed")
-    assert not re.search(r"<script[^>]*\bsrc=", html, re.I)
-    assert not re.search(r"<link[^>]*href=[\"']?(https?:)?//", html, re.I)
     assert "@import" not in html and not re.search(r"url\(\s*[\"']?(https?:)?//", html)
-    allowed = ("https://www.mythicalmysfits.com/", MYSFITS_API, RECOMMENDATIONS_API)
+    allowed = ("https://www.mythicalmysfits.com/images/", "http://www.w3.org/2000/svg", MYSFITS_API,
+               RECOMMENDATIONS_API, "https://cognito-idp.us-east-1.amazonaws.com/")
     for url in re.findall(r"https?://[^\s\"'<>)]+", html):
         assert url.startswith(allowed), url
 
 
-def test_page_shows_api_errors_and_the_recommendation(render):
-    html = render()
-    assert 'id="mysfits-error"' in html and 'id="recommendation-error"' in html
-    [script] = Page(html).scripts
-    assert 'method: "POST"' in script
-    assert "JSON.stringify({ entry: entry })" in script
-    assert "recommendedMysfit" in script
-    assert "mysfitId === mysfitId" in script
+def test_the_known_mysfits_are_embedded_for_when_the_api_is_down(render):
+    script = Page(render()).scripts["app"]
+    for mysfit in MYSFITS:
+        assert json.dumps(mysfit["mysfitId"]) in script
 
 
-def test_stack_name_is_shown(render):
-    assert "stack mysfits-dev" in render(stack="mysfits-dev")
-
-
-@pytest.mark.parametrize("missing", [
-    "mysfits_api_url", "recommendations_api_url", "questionnaire", "mysfits", "stack",
-])
+@pytest.mark.parametrize("missing", list(context()))
 def test_a_missing_context_value_is_an_error(missing):
     values = context()
     del values[missing]
@@ -181,109 +179,55 @@ def test_a_missing_context_value_is_an_error(missing):
         environment(True).get_template(TEMPLATE).render(**values)
 
 
-# A minimal DOM and fetch for running the page's script under node: enough to load the
-# mysfits, submit the questionnaire and read back what the page shows.
-NODE_HARNESS = r"""
+# --- the page's SRP under node, against Cognito's math -------------------------------------------
+
+NODE_SRP = r"""
 const fs = require("fs");
-const [scriptPath, scenarioJson] = process.argv.slice(2);
-const scenario = JSON.parse(scenarioJson);
-
-class Element {
-  constructor(tag) { this.tagName = tag; this.children = []; this._text = ""; this.hidden = false;
-                     this.listeners = {}; this.value = ""; }
-  appendChild(child) { this.children.push(child); return child; }
-  set textContent(text) { this._text = String(text); this.children = []; }
-  get textContent() { return this._text + this.children.map((c) => c.textContent).join(""); }
-  addEventListener(type, listener) { this.listeners[type] = listener; }
-}
-const elements = {};
-global.document = {
-  getElementById: (id) => (elements[id] = elements[id] || new Element("div")),
-  createElement: (tag) => new Element(tag),
-};
-for (const [id, value] of Object.entries(scenario.answers)) { document.getElementById(id).value = value; }
-
-const requests = [];
-global.fetch = (url, options) => {
-  requests.push({ url, method: (options && options.method) || "GET", body: options && options.body });
-  const [status, body] = scenario.responses[url] || [404, {message: "no such route"}];
-  return Promise.resolve({ ok: status >= 200 && status < 300, status, statusText: "",
-                           text: () => Promise.resolve(JSON.stringify(body)) });
-};
-
-eval(fs.readFileSync(scriptPath, "utf8"));
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+eval(fs.readFileSync(process.argv[2], "utf8") + ";globalThis.MysfitsSrp = MysfitsSrp;");
+const input = JSON.parse(process.argv[3]);
 (async () => {
-  await settle();
-  document.getElementById("questionnaire").listeners.submit({ preventDefault() {} });
-  await settle();
-  const show = (id) => ({ text: document.getElementById(id).textContent,
-                          hidden: document.getElementById(id).hidden });
+  const bytes = (hex) => Uint8Array.from(Buffer.from(hex, "hex"));
+  const hex = (array) => Buffer.from(array).toString("hex");
+  const a = BigInt("0x" + input.a);
   console.log(JSON.stringify({
-    requests,
-    cards: document.getElementById("mysfits").children.length,
-    mysfitsError: show("mysfits-error"),
-    recommendation: show("recommendation"),
-    recommendationError: show("recommendation-error"),
+    A: MysfitsSrp.largeA(a).toString(16),
+    signature: await MysfitsSrp.passwordClaim({ ...input, a }),
+    timestamp: MysfitsSrp.timestamp(new Date(Date.UTC(2021, 0, 5, 7, 1, 2))),
+    sha256: input.messages.map((m) => hex(MysfitsSrp.sha256Plain(bytes(m)))),
+    hmac: input.messages.map((m) => hex(MysfitsSrp.hmacPlain(bytes(input.key), bytes(m)))),
   }));
 })();
 """
 
 
-def run_page(tmp_path, responses, answers=None):
-    html = environment(True).get_template(TEMPLATE).render(**context(
-        mysfits_api_url=MYSFITS_API + "/", recommendations_api_url=RECOMMENDATIONS_API))
-    [script] = Page(html).scripts
-    (tmp_path / "page.js").write_text(script)
-    (tmp_path / "harness.js").write_text(NODE_HARNESS)
-    if answers is None:
-        answers = {f"q-{q['id']}": str(q["options"][i]["value"]) for i, q in enumerate(QUESTIONS)}
-    scenario = json.dumps({"responses": responses, "answers": answers})
-    result = subprocess.run(["node", str(tmp_path / "harness.js"), str(tmp_path / "page.js"), scenario],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-MYSFITS_URL = MYSFITS_API + "/mysfits"
-RECOMMEND_URL = RECOMMENDATIONS_API + "/recommendations"
-GRETTA = next(m for m in MYSFITS if m["name"] == "Gretta")
-
-
-@needs_node
-def test_page_lists_mysfits_and_shows_the_recommended_one(tmp_path):
-    seen = run_page(tmp_path, {
-        MYSFITS_URL: [200, {"mysfits": MYSFITS[:4]}],
-        RECOMMEND_URL: [200, {"recommendedMysfit": GRETTA["mysfitId"]}],
-    })
-    get, post = seen["requests"]
-    assert (get["url"], get["method"], get.get("body")) == (MYSFITS_URL, "GET", None)
-    assert post["url"] == RECOMMEND_URL and post["method"] == "POST"
-    assert json.loads(post["body"]) == {"entry": [1, 2, 3, 4, 5]}
-    assert seen["cards"] == 4
-    assert seen["mysfitsError"]["hidden"]
-    assert f"We recommend {GRETTA['name']} the {GRETTA['species']}!" in seen["recommendation"]["text"]
-    assert seen["recommendationError"]["hidden"]
-
-
-@needs_node
-def test_page_shows_api_errors_and_falls_back_to_the_built_in_list(tmp_path):
-    seen = run_page(tmp_path, {
-        MYSFITS_URL: [500, {"message": "backend down"}],
-        RECOMMEND_URL: [503, {"message": "recommendation model failed: ThrottlingException"}],
-    })
-    assert not seen["mysfitsError"]["hidden"]
-    assert "backend down" in seen["mysfitsError"]["text"]
-    assert seen["cards"] == len(MYSFITS)
-    assert not seen["recommendationError"]["hidden"]
-    assert "HTTP 503: recommendation model failed" in seen["recommendationError"]["text"]
-    assert seen["recommendation"]["text"] == ""
-
-
-@needs_node
-def test_page_asks_for_every_answer_before_posting(tmp_path):
-    seen = run_page(tmp_path, {MYSFITS_URL: [200, MYSFITS]}, answers={"q-age": "3"})
-    assert [r["url"] for r in seen["requests"]] == [MYSFITS_URL]
-    assert seen["cards"] == len(MYSFITS)
-    assert "answer every question" in seen["recommendationError"]["text"]
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_pages_srp_claim_is_the_one_cognito_computes(tmp_path):
+    script = Page(environment(True).get_template(TEMPLATE).render(**context())).scripts["srp"]
+    (tmp_path / "srp.js").write_text(script)
+    (tmp_path / "run.js").write_text(NODE_SRP)
+    a = secrets.randbits(1024)
+    salt, pool, user, password = secrets.token_hex(16), "AbCdEf123", "alice@example.com", "Corr3ct-Horse"
+    verifier = cognito.password_verifier(pool, user, password, salt)
+    b = secrets.randbits(1024)
+    big_b = (cognito.K * verifier + pow(cognito.G, b, cognito.N)) % cognito.N
+    block = base64.b64encode(secrets.token_bytes(64)).decode()
+    messages = ["", "61", "00" * 55, "ff" * 56, "ab" * 64, "cd" * 200]
+    key = "0b" * 80
+    run = subprocess.run(
+        ["node", str(tmp_path / "run.js"), str(tmp_path / "srp.js"), json.dumps({
+            "a": format(a, "x"), "poolName": pool, "userId": user, "password": password, "salt": salt,
+            "srpB": format(big_b, "x"), "secretBlock": block, "time": "Tue Jan 5 07:01:02 UTC 2021",
+            "messages": messages, "key": key})],
+        capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    big_a = int(seen["A"], 16)
+    assert big_a == pow(cognito.G, a, cognito.N)
+    u = int(cognito.hash_hex(cognito.pad_hex(big_a) + cognito.pad_hex(big_b)), 16)
+    premaster = pow(big_a * pow(verifier, u, cognito.N) % cognito.N, b, cognito.N)
+    expected = cognito.claim_signature(cognito.authentication_key(premaster, u), pool, user, block,
+                                       "Tue Jan 5 07:01:02 UTC 2021")
+    assert seen["signature"] == expected
+    assert seen["timestamp"] == "Tue Jan 5 07:01:02 UTC 2021"
+    assert seen["sha256"] == [hashlib.sha256(bytes.fromhex(m)).hexdigest() for m in messages]
+    assert seen["hmac"] == [hmac.new(bytes.fromhex(key), bytes.fromhex(m), hashlib.sha256).hexdigest() for m in messages]
