@@ -15,7 +15,7 @@ from mysfits_cli.local import seed as local_seed
 from mysfits_cli.local import site_emulation
 from mysfits_cli.local.dataplane import DataPlane
 from mysfits_cli.local.webhost import site_path
-from mysfits_cli.steps.api import up_api
+from tests.support.steps import up_api
 from tests.support.srp import confirmation_code, sign_in
 
 EMAIL = "alice@example.com"
