@@ -97,6 +97,10 @@ class WebPage(Resource):
         backup = key + BACKUP_SUFFIX
         live = _live(ctx, bucket, key)
         has_backup = _exists(ctx, bucket, backup)
+        if live is not None and live.stack is None and has_backup and _etag(ctx, bucket, key) == _etag(ctx, bucket, backup):
+            ctx.aws.client("s3").delete_object(Bucket=bucket, Key=backup)  # put back before a kill: finish it
+            invalidate(ctx, record.get("distribution_id"))
+            return "Put back the page that was there before {label}"
         if live is not None and live.stack != ctx.stack:
             kept = f"; the page before mysfits is still in {backup}" if has_backup else ""
             return f"Left {{label}} as it is: it is no longer this stack's page{kept}"
@@ -171,7 +175,13 @@ def _live(ctx: Context, bucket: str, key: str) -> LivePage | None:
 
 
 def _exists(ctx: Context, bucket: str, key: str) -> bool:
-    return describe_or_none(ctx.aws.client("s3").head_object, Bucket=bucket, Key=key) is not None
+    return _etag(ctx, bucket, key) is not None
+
+
+def _etag(ctx: Context, bucket: str, key: str) -> str | None:
+    """The object's ETag (a copy keeps it), or None when there is no such object."""
+    head = describe_or_none(ctx.aws.client("s3").head_object, Bucket=bucket, Key=key)
+    return None if head is None else head["ETag"]
 
 
 def _copy(ctx: Context, bucket: str, source: str, target: str) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .. import reference
 from ..aws import describe_or_none
-from ..engine import KNOWN_AFTER_APPLY, Change, Context, Record, Unknown, ensure, preview
+from ..engine import KNOWN_AFTER_APPLY, Change, Context, Record, Unknown, ensure, is_pending, preview
 from ..errors import MysfitsError
 from ..graph import Run
 from ..render import render
@@ -63,7 +63,7 @@ def up_web(ctx: Context, bucket: str | None, user_pool_client_id: str | None = N
     """Publish the page; returns the site's URL."""
     site, page = _wanted(ctx, bucket, user_pool_client_id)
     recorded = ctx.state.get(PAGE_KEY)
-    if recorded and (recorded.get("bucket"), recorded.get("key")) != (site.bucket, site.index_key):
+    if recorded and not is_pending(recorded) and (recorded["bucket"], recorded["key"]) != (site.bucket, site.index_key):
         WebPage.delete(ctx, recorded)  # the site moved: put the old one back first
         ctx.state.remove(PAGE_KEY)
     ensure(ctx, WebPage(PAGE_KEY, site, page.encode("utf-8")))

@@ -15,19 +15,19 @@ import sys
 
 import pytest
 
+from mysfits_cli.local import seed
 from tests.support.killproxy import KillProxy
 
 pytestmark = pytest.mark.e2e
 
 TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
-SITE_BUCKET = "mysfits-website-123456789012"
-ORIGINAL_PAGE = b"<html><body>the site as the workshop left it</body></html>"
 COMMANDS = [
     ("up", "api"),
     ("up", "notebook"),
     ("train", "--rows", "3000", "--sample-size", "500", "--no-logs"),
     ("deploy-endpoint", "--no-evaluate"),
     ("up", "recommendations"),
+    ("up", "web"),
 ]
 
 
@@ -60,7 +60,8 @@ def _tagged(client, arn_key: str, items: list[dict]) -> list[dict]:
 def test_every_command_converges_after_a_kill_right_after_each_mutating_call(server, tmp_path):
     state_file = tmp_path / "state.json"
     s3 = server.client("s3")
-    s3.put_object(Bucket=SITE_BUCKET, Key="index.html", Body=ORIGINAL_PAGE, ContentType="text/html")
+    site_bucket, page_key = seed.bucket_name(), "web/index.html"  # the python-cdk site the local cloud seeds
+    assert s3.get_object(Bucket=site_bucket, Key=page_key)["Body"].read() == seed.WORKSHOP_PAGE
     kills: dict[str, int] = {}
     with KillProxy(server.url) as proxy:
         for args in COMMANDS:
@@ -78,6 +79,8 @@ def test_every_command_converges_after_a_kill_right_after_each_mutating_call(ser
         assert len(_tagged(sagemaker, "EndpointConfigArn", sagemaker.list_endpoint_configs()["EndpointConfigs"])) == 1
         assert len(_tagged(sagemaker, "ModelArn", sagemaker.list_models()["Models"])) == 1
         assert [f["FunctionName"] for f in server.client("lambda").list_functions()["Functions"]] == ["mysfits-recommendations"]
+        assert b'name="generator" content="mysfits"' in s3.get_object(Bucket=site_bucket, Key=page_key)["Body"].read()
+        assert s3.get_object(Bucket=site_bucket, Key=f"{page_key}.before-mysfits")["Body"].read() == seed.WORKSHOP_PAGE
 
         # every owned property right
         bucket = "sagemaker-us-east-1-123456789012"
@@ -105,6 +108,8 @@ def test_every_command_converges_after_a_kill_right_after_each_mutating_call(ser
     assert server.client("lambda").list_functions()["Functions"] == []
     assert [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("mysfits-")] == []
     assert [b for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket] == []
-    assert s3.get_object(Bucket=SITE_BUCKET, Key="index.html")["Body"].read() == ORIGINAL_PAGE
+    assert s3.get_object(Bucket=site_bucket, Key=page_key)["Body"].read() == seed.WORKSHOP_PAGE  # the user's page
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=site_bucket).get("Contents", [])
+            if o["Key"].endswith(".before-mysfits")] == []
     assert json.loads(state_file.read_text())["stacks"]["mysfits/us-east-1/123456789012"]["resources"] == {}
     print(f"kill points per command: {kills}, {sum(kills.values())} in all")

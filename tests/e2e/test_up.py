@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from mysfits_cli.local import seed
 from tests.support.killproxy import KillProxy
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,7 @@ def test_a_failing_chain_stops_only_what_needs_it_and_the_rerun_finishes(cli, se
     assert re.search(r"– web\s+Site page: needs ", failed.stderr)
     assert "`mysfits --stack broken" in failed.stderr and "carries on from here" in failed.stderr
 
-    resumed = cli.run("up", "--rows", "50", "--k", "5", "--site-bucket", "mysfits-website-123456789012")
+    resumed = cli.run("up", "--rows", "50", "--k", "5", "--site-bucket", seed.bucket_name())
     assert re.search(r"✓ api\s+up to date", resumed.stderr)
     assert "Training again: k 100 → 5" in resumed.stderr
     assert not [r for r in cli.status()["resources"] if r["missing"]]
