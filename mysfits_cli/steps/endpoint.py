@@ -11,11 +11,11 @@ from .. import reference, ui
 from ..engine import Change, Context, Record, delete_record, ensure, generated_name, is_pending
 from ..errors import MysfitsError
 from ..graph import Run
-from ..instance_choice import instance_type_for
+from ..instance_choice import check_instance_type, instance_type_for
 from ..ml import textio
 from ..ml.evaluate import EvaluationReport, evaluate
 from ..ml.images import knn_image_uri
-from ..options import RECORDIO
+from ..options import RECORDIO, UpOptions
 from ..resources.sagemaker import ENDPOINT_FINAL_FAILURES, Endpoint, EndpointConfig, Model
 from .train import decode, timestamp
 
@@ -23,6 +23,7 @@ MODEL_KEY = "endpoint.model"
 CONFIG_KEY = "endpoint.config"
 ENDPOINT_KEY = "endpoint.endpoint"
 DEFAULT_HOSTING_TYPE = "ml.m4.xlarge"
+INSTANCE_TYPE_FLAG = "--instance-type (on `up`: --endpoint-instance-type)"
 
 
 def endpoint_name(instance_type: str, stamp: str) -> str:
@@ -40,11 +41,20 @@ def model(run: Run) -> Model:
     return resource
 
 
+def _instance_type_choice(ctx: Context, options: UpOptions) -> tuple:
+    recorded = ctx.state.get(CONFIG_KEY) or {}
+    return (ctx, "hosting", options.endpoint_instance_type, recorded.get("instance_type"), DEFAULT_HOSTING_TYPE,
+            INSTANCE_TYPE_FLAG)
+
+
+def check_config(ctx: Context, options: UpOptions) -> None:
+    check_instance_type(*_instance_type_choice(ctx, options))
+
+
 def endpoint_config(run: Run) -> EndpointConfig:
     ctx, opts = run.ctx, run.options
     recorded = ctx.state.get(CONFIG_KEY) or {}
-    instance_type = instance_type_for(ctx, "hosting", opts.endpoint_instance_type, recorded.get("instance_type"),
-                                      DEFAULT_HOSTING_TYPE, "--instance-type")
+    instance_type = instance_type_for(*_instance_type_choice(ctx, opts))
     count = opts.endpoint_instance_count or recorded.get("instance_count") or 1
     identity = {"model": run["endpoint.model"]["name"], "instance_type": instance_type, "instance_count": count}
     name = generated_name(ctx, CONFIG_KEY, identity, lambda: ctx.settings.name(f"knn-config-{timestamp()}"))

@@ -8,7 +8,8 @@ from .. import ui
 from ..aws import error_code, error_message
 from ..engine import Context, Record, ensure
 from ..graph import Run
-from ..instance_choice import instance_type_for
+from ..instance_choice import check_instance_type, instance_type_for
+from ..options import UpOptions
 from ..resources.codecommit import Repository
 from ..resources.iam import Role
 from ..resources.s3 import default_bucket
@@ -20,6 +21,7 @@ ROLE_KEY = "sagemaker.role"
 REPOSITORY_KEY = "notebook.repository"
 INSTANCE_KEY = "notebook.instance"
 DEFAULT_NOTEBOOK_TYPE = "ml.t2.medium"
+INSTANCE_TYPE_FLAG = "--instance-type (on `up`: --notebook-instance-type)"
 # The data bucket the role may use, remembered so that `up notebook` and `train` agree on it.
 BUCKET_OUTPUT = "data_bucket"
 
@@ -146,13 +148,19 @@ def ensure_repository(run: Run) -> Record | None:
     return record
 
 
+def _instance_type_choice(ctx: Context, options: UpOptions) -> tuple:
+    recorded = ctx.state.get(INSTANCE_KEY) or {}
+    return (ctx, "notebook", options.notebook_instance_type, recorded.get("instance_type"), DEFAULT_NOTEBOOK_TYPE,
+            INSTANCE_TYPE_FLAG)
+
+
+def check_notebook(ctx: Context, options: UpOptions) -> None:
+    check_instance_type(*_instance_type_choice(ctx, options))
+
+
 def notebook_instance(run: Run) -> NotebookInstance:
     ctx = run.ctx
-    recorded = ctx.state.get(INSTANCE_KEY)
-    instance_type = instance_type_for(
-        ctx, "notebook", run.options.notebook_instance_type, recorded and recorded.get("instance_type"),
-        DEFAULT_NOTEBOOK_TYPE, "--instance-type",
-    )
+    instance_type = instance_type_for(*_instance_type_choice(ctx, run.options))
     return NotebookInstance(INSTANCE_KEY, ctx.settings.name("notebook"), run["sagemaker.role"]["arn"], instance_type)
 
 

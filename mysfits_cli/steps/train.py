@@ -15,7 +15,7 @@ from ..aws import describe_or_none
 from ..engine import Change, Context, Record, Unknown, ensure, generated_name, is_pending
 from ..errors import MysfitsError
 from ..graph import Run
-from ..instance_choice import instance_type_for
+from ..instance_choice import check_instance_type, instance_type_for
 from ..ml import dataset, recordio
 from ..ml.images import knn_image_uri
 from ..options import CSV, RECORDIO, TrainOptions, UpOptions
@@ -25,6 +25,7 @@ from ..resources.sagemaker import TrainingJob, training_job_record
 from .notebook import data_bucket
 
 DEFAULT_TRAINING_TYPE = "ml.m5.2xlarge"
+INSTANCE_TYPE_FLAG = "--instance-type (on `up`: --training-instance-type)"
 FEATURE_DIM = dataset.N_QUESTIONS  # every row is five answers and a label
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -100,7 +101,7 @@ def resolve_spec(ctx: Context, opts: TrainOptions) -> TrainingSpec:
         sample_size=pick("sample_size", opts.sample_size, 100_000),
         predictor_type=pick("predictor_type", opts.predictor_type, "classifier"),
         instance_type=instance_type_for(ctx, "training", opts.instance_type, recorded.get("instance_type"),
-                                        DEFAULT_TRAINING_TYPE, "--instance-type"),
+                                        DEFAULT_TRAINING_TYPE, INSTANCE_TYPE_FLAG),
         instance_count=pick("instance_count", opts.instance_count, 1),
         max_runtime=pick("max_runtime", opts.max_runtime, 3600),
     )
@@ -260,6 +261,13 @@ def training_data(run: Run) -> DataPrefix:
 
     bucket_name = run["train.bucket"]["id"]
     return DataPrefix(DATA_KEY, bucket_name, [f"{prefix}train/", f"{prefix}test/"], objects, spec.data_source)
+
+
+def check_job(ctx: Context, options: UpOptions) -> None:
+    """The training instance type, before anything is created."""
+    recorded = ((ctx.state.get(JOB_KEY) or {}).get("identity") or {})
+    check_instance_type(ctx, "training", options.train.instance_type, recorded.get("instance_type"),
+                        DEFAULT_TRAINING_TYPE, INSTANCE_TYPE_FLAG)
 
 
 def check_data(ctx: Context, options: UpOptions) -> None:
