@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import MysfitsError
 
 DEFAULT_STACK = "mysfits"
 DEFAULT_STATE_FILE = ".mysfits/state.json"
+LOCAL_STATE_FILE = "state.json"  # with --local: in the local cloud's home, beside its record
 LOCAL_DEFAULT_REGION = "us-east-1"
 TAG_KEY = "mysfits:stack"
 
@@ -18,7 +22,7 @@ class Settings:
     profile: str | None = None
     endpoint_url: str | None = None
     stack: str = DEFAULT_STACK
-    state_file: Path = field(default_factory=lambda: Path(DEFAULT_STATE_FILE))
+    state_file: Path | None = None  # None: the default (see runtime.state_path)
     local: bool = False
 
     @property
@@ -57,3 +61,15 @@ def env_first(*names: str) -> str | None:
         if value:
             return value
     return None
+
+
+def check_endpoint_url(url: str) -> str:
+    """An endpoint URL's form: http(s)://host[:port][/path]."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MysfitsError(f"Invalid --endpoint-url '{url}': give a URL such as http://localhost:4566")
+    return url

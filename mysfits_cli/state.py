@@ -138,6 +138,12 @@ class StackState:
     def path(self) -> Path:
         return self.file.path
 
+    @property
+    def info(self) -> dict[str, Any]:
+        """Facts about the section itself (the local cloud it was recorded on); saved with the next change."""
+        with self.file.lock:
+            return self.section.setdefault("info", {})
+
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         """A snapshot of (key, record), safe to iterate while other threads write."""
         with self.file.lock:

@@ -35,8 +35,11 @@ class Cli:
             raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def status(self) -> dict:
-        return json.loads(self.run("status", "--json").stdout)
+    def status(self, missing: bool = False) -> dict:
+        """`status --json`, which exits 1 when recorded resources are gone (`missing`)."""
+        result = self.run("status", "--json", check=not missing)
+        assert result.returncode == (1 if missing else 0), result.stderr
+        return json.loads(result.stdout)
 
 
 @pytest.fixture

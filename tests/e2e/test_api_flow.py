@@ -48,7 +48,7 @@ def test_recorded_but_deleted_is_flagged(cli, server):
     apigw = server.client("apigateway")
     api_id = next(a["id"] for a in apigw.get_rest_apis()["items"] if a["name"] == "mysfits-api")
     apigw.delete_rest_api(restApiId=api_id)
-    rest = next(r for r in cli.status()["resources"] if r["kind"] == "rest-api")
+    rest = next(r for r in cli.status(missing=True)["resources"] if r["kind"] == "rest-api")
     assert rest["missing"] is True
     cli.run("up", "api", "--no-auth")  # converges: a new API
     cli.run("teardown", "--yes")

@@ -37,7 +37,8 @@ def test_killed_local_cloud_is_restarted_by_the_next_command(local_home):
     os.kill(old["pid"], signal.SIGKILL)
     time.sleep(0.5)
     status = mysfits(local_home, "--local", "status", "--json")
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == 1, status.stderr  # recorded resources are gone
+    assert "recorded on a local cloud started" in status.stderr and "--local teardown --yes" in status.stderr
     assert _cloud(local_home)["pid"] != old["pid"]
     report = json.loads(status.stdout)
     assert {r["kind"] for r in report["resources"] if r["missing"]} == {"vpc-link", "rest-api"}
