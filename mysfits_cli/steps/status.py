@@ -52,8 +52,8 @@ def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None
     items = sorted(ctx.state.items(), key=lambda item: GRAPH.teardown_position(node_of(item[0]), item[1].get("kind")),
                    reverse=True)
     with ThreadPoolExecutor(READERS) as pool:
-        lives = list(pool.map(lambda item: _live(ctx, item[1]), items))
-        usages = list(pool.map(lambda item: _usage(ctx, item[1]), items))
+        read = list(pool.map(lambda item: (_live(ctx, item[1]), _usage(ctx, item[1])), items))
+    lives, usages = [live for live, _ in read], [usage for _, usage in read]
     cache = ctx.state.path.parent
     if live_prices:
         billing.refresh_live(ctx, [u for u in usages if u], cache)
