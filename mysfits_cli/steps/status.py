@@ -176,7 +176,7 @@ def _show_cost(report: dict[str, Any], width: int) -> None:
     running = [r for r in report["resources"] if r["billing"]]
     ui.out.print()
     if not running:
-        ui.out.print("Cost: nothing bills by the hour now (no notebook, endpoint or training job runs).", highlight=False)
+        ui.out.print("Cost: nothing bills by the hour (no notebook, endpoint or training job runs).", highlight=False)
         return
     count, unknown = len(running), len(cost["unknown_prices"])
     known = count - unknown
