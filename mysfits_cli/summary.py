@@ -31,8 +31,13 @@ def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
         if bad is not None:
             lines.append((part, bad.outcome, f"{bad.node.title}: {bad.reason or bad.outcome}"))
             continue
-        changed = [f"{action} {label}" for r in results for label, action in r.actions if action != "unchanged"]
-        lines.append((part, "done", "; ".join(changed) if changed else "up to date, nothing changed"))
+        by_action: dict[str, list[str]] = {}
+        for result in results:
+            for label, action in result.actions:
+                if action != "unchanged":
+                    by_action.setdefault(action, []).append(label)
+        changed = "; ".join(f"{action} {', '.join(labels)}" for action, labels in by_action.items())
+        lines.append((part, "done", changed or "up to date, nothing changed"))
     return lines
 
 
@@ -62,7 +67,7 @@ def show_plan(planned: list[PlannedNode], where: str = "") -> None:
     counts = Counter(item.change.action for item in planned)
     tally = ", ".join(f"{counts[action]} to {action}" for action in ("create", "replace", "update", "run") if counts[action])
     ui.out.print(Text(f"Plan{' ' + where if where else ''}: {tally or 'nothing to change'}", "bold"))
-    ui.out.print("In the order `mysfits up` runs it; independent parts run side by side.", highlight=False)
+    ui.out.print("In the order up runs it; independent parts run side by side.", highlight=False)
     number_width = len(str(len(planned)))
     action_width = max((len(item.change.action) for item in planned), default=0)
     part_width = max((len(item.node.part or "shared") for item in planned), default=0)

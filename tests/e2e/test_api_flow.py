@@ -13,7 +13,7 @@ def test_api_lifecycle(cli, server):
     [api] = [a for a in apigw.get_rest_apis()["items"] if a["name"] == "mysfits-api"]
     url = first.stdout.strip().splitlines()[-1]
     assert url == f"{server.url}/restapis/{api['id']}/prod/_user_request_/mysfits"
-    assert "created vpc-link mysfits-api-vpc-link; created rest-api mysfits-api" in first.stderr  # one line per part
+    assert "created vpc-link mysfits-api-vpc-link, rest-api mysfits-api" in first.stderr  # one line per part
 
     status = cli.status()
     kinds = {r["kind"]: r for r in status["resources"]}

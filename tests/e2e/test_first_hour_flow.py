@@ -64,7 +64,8 @@ def test_a_new_endpoint_takes_the_recommendations_function_along(served, server)
     deployed = cli.run("deploy-endpoint", "--no-evaluate")
     new = cli.status()["outputs"]["endpoint_name"]
     assert new != old and deployed.stdout.strip().splitlines()[-1] == new
-    assert "recommendations" in deployed.stderr and "updated lambda-function mysfits-recommendations" in deployed.stderr
+    moved = next(line for line in deployed.stderr.splitlines() if line.startswith("✓ recommendations"))
+    assert "updated" in moved and "lambda-function mysfits-recommendations" in moved
     function = server.client("lambda").get_function_configuration(FunctionName="mysfits-recommendations")
     assert function["Environment"]["Variables"]["ENDPOINT_NAME"] == new
     policy = server.client("iam").get_role_policy(RoleName="mysfits-recommendations-role",
