@@ -12,7 +12,7 @@ import typer
 
 from . import __version__
 from .commands.help import typer_app
-from .config import DEFAULT_STACK, Settings, check_endpoint_url, env_first
+from .config import DEFAULT_STACK, Settings, check_endpoint_url, check_environment, env_first
 from .errors import MysfitsError
 
 app = typer_app(
@@ -75,6 +75,7 @@ def main_options(
         raise MysfitsError(f"Invalid --stack '{stack}': use 1-20 lowercase letters, digits and hyphens, starting with a letter")
     if local and endpoint_url:
         raise MysfitsError("--local and --endpoint-url both choose where AWS calls go: pass only one")
+    check_environment()
     ui.use_global_options(_typed_global_options(ctx, local))
     ctx.obj = Settings(
         region=region or env_first("AWS_REGION", "AWS_DEFAULT_REGION"),

@@ -14,6 +14,8 @@ DEFAULT_STATE_FILE = ".mysfits/state.json"
 LOCAL_STATE_FILE = "state.json"  # with --local: in the local cloud's home, beside its record
 LOCAL_DEFAULT_REGION = "us-east-1"
 TAG_KEY = "mysfits:stack"
+POLL_SECONDS = "MYSFITS_POLL_SECONDS"  # how often waits ask AWS again
+LOCK_TIMEOUT = "MYSFITS_LOCK_TIMEOUT"  # how long a command waits for another one's lock on the state
 
 
 @dataclass
@@ -32,10 +34,7 @@ class Settings:
 
     @property
     def poll_seconds(self) -> float:
-        env = os.environ.get("MYSFITS_POLL_SECONDS")
-        if env:
-            return float(env)
-        return 0.2 if self.emulated else 10.0
+        return env_seconds(POLL_SECONDS, 0.2 if self.emulated else 10.0)
 
     def tags(self) -> dict[str, str]:
         return {TAG_KEY: self.stack}
@@ -61,6 +60,26 @@ def env_first(*names: str) -> str | None:
         if value:
             return value
     return None
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A number of seconds from the environment variable `name`, else `default`."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise MysfitsError(f"{name} must be a number of seconds, not '{value}'")
+    return seconds
+
+
+def check_environment() -> None:
+    """The settings read from the environment later on, checked before anything starts."""
+    for name in (POLL_SECONDS, LOCK_TIMEOUT):
+        env_seconds(name, 0.0)
 
 
 def check_endpoint_url(url: str) -> str:

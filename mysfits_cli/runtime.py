@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from .config import DEFAULT_STATE_FILE, LOCAL_DEFAULT_REGION, LOCAL_STATE_FILE, Settings
 from .engine import Context
+from .errors import MysfitsError
 from .state import StackState, StateFile, locked
 
 if TYPE_CHECKING:
@@ -44,7 +45,11 @@ def resolve_local(settings: Settings) -> tuple[Settings, "LocalCloud | None"]:
     from .local import manager
 
     region = settings.region or LOCAL_DEFAULT_REGION
-    cloud = manager.ensure_running(region=region)
+    try:
+        cloud = manager.ensure_running(region=region)
+    except OSError as exc:
+        raise MysfitsError(f"Cannot use the local cloud's home {manager.home()} ({exc.strerror or exc}): "
+                           "set MYSFITS_LOCAL_HOME to a folder you can write") from exc
     return replace(settings, endpoint_url=cloud.url, region=region, profile=None), cloud
 
 
@@ -54,13 +59,25 @@ def open_stack(settings: Settings, read_only: bool = False) -> Iterator[Context]
     from .aws import Aws
 
     settings, cloud = resolve_local(settings)
-    with locked(settings.state_file, shared=read_only):
+    with _state_lock(settings.state_file, read_only):
         state_file = StateFile(settings.state_file).load()  # a bad state file is the first thing to hear of
         aws = Aws(settings)
         state = state_file.stack(settings.stack, aws.region, aws.account_id)
         if cloud is not None:
             _check_local_cloud(state, cloud, record=not read_only)
         yield Context(settings=settings, aws=aws, state=state)
+
+
+@contextlib.contextmanager
+def _state_lock(path: Path, read_only: bool) -> Iterator[None]:
+    """The state file's lock; a folder that cannot hold it is one line naming the file."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(locked(path, shared=read_only))
+        except OSError as exc:
+            raise MysfitsError(f"Cannot use the state file {path} ({exc.strerror or exc}): "
+                               "pass --state-file with a path in a folder you can write") from exc
+        yield
 
 
 def _check_local_cloud(state: StackState, cloud: "LocalCloud", record: bool) -> None:

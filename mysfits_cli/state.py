@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from .config import LOCK_TIMEOUT, env_seconds
 from .errors import MysfitsError
 
 SCHEMA_VERSION = 2
@@ -40,7 +41,7 @@ _V1_PREFIXES = {"train.job.": "train.job", "endpoint.model.": "endpoint.model", 
 
 
 def _lock_timeout() -> float:
-    return float(os.environ.get("MYSFITS_LOCK_TIMEOUT", "3"))
+    return env_seconds(LOCK_TIMEOUT, 3.0)
 
 
 def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:

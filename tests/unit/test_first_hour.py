@@ -36,6 +36,22 @@ def test_a_file_that_cannot_be_written_is_named(tmp_path):
     assert_one_line_error(run("render", "swagger", "--out", str(target), env=no_aws), f"Cannot write {target}")
 
 
+@pytest.mark.parametrize("name", ["MYSFITS_POLL_SECONDS", "MYSFITS_LOCK_TIMEOUT"])
+def test_a_bad_number_of_seconds_in_the_environment_is_named(name):
+    assert_one_line_error(run("--endpoint-url", "http://127.0.0.1:9", "status", env={name: "abc"}),
+                          f"{name} must be a number of seconds, not 'abc'")
+
+
+def test_a_state_file_or_local_home_that_cannot_be_written_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    state = blocker / "state.json"
+    result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(state), "teardown", "--yes")
+    assert_one_line_error(result, f"Cannot use the state file {state}", "--state-file")
+    result = run("--local", "status", env={"MYSFITS_LOCAL_HOME": str(blocker / "home")})
+    assert_one_line_error(result, f"Cannot use the local cloud's home {blocker / 'home'}", "MYSFITS_LOCAL_HOME")
+
+
 def test_no_region_suggests_the_local_cloud(tmp_path):
     env = {"AWS_REGION": None, "AWS_DEFAULT_REGION": None, "AWS_CONFIG_FILE": str(tmp_path / "none")}
     assert_one_line_error(run("status", env=env), "No AWS region set", "--region", "--local")
