@@ -163,8 +163,8 @@ class Bill:
         return sum(cost for u in self.usages if (cost := u.cost_so_far(now)) is not None)
 
     def describe(self) -> str:
-        """'1 × ml.t2.medium (notebook instance mysfits-notebook) at $0.05/h, ...' for each usage."""
-        return "; ".join(f"{u.label}: {u.priced_instances()}" for u in self.usages)
+        """'notebook instance mysfits-notebook (1 × ml.t3.medium at $0.05/h); ...' for each usage."""
+        return "; ".join(f"{u.label} ({u.priced_instances()})" for u in self.usages)
 
     def rate(self) -> str:
         """'$0.28/h', '$0.28/h plus 1 price unknown', or 'price unknown'."""

@@ -71,10 +71,11 @@ def teardown(
         bill = billing.bill_for(stack, records)
         where = f"in {stack.aws.region}, account {stack.aws.account_id}, on {target(stack)}"
         if not records:
-            ui.out.print(f"Stack '{stack.stack}' {where}: nothing to delete.", highlight=False)
+            _say(f"Stack '{stack.stack}' {where}: nothing to delete.")
         else:
-            ui.out.print(f"Teardown deletes {len(records)} resource{'s' if len(records) > 1 else ''} of stack "
-                         f"'{stack.stack}' {where}; {_stops(bill)}.", highlight=False)
+            _say(f"Teardown deletes {len(records)} resource{'s' if len(records) > 1 else ''} of stack "
+                 f"'{stack.stack}' {where}.")
+            _say(_stops(bill))
             if not yes:
                 typer.confirm("Delete them?", abort=True)
         failures = run(stack, purge_data, found)
@@ -87,7 +88,15 @@ def teardown(
 
 def _stops(bill) -> str:
     if not bill.usages:
-        return "none of them bills by the hour"
+        return "None of them bills by the hour."
     rate = bill.rate() if bill.known else "what they bill by the hour (price unknown)"
-    stops = f"that stops {rate}: {bill.describe()}"
-    return f"{stops} (what AWS would charge; the local cloud bills nothing)" if bill.local else stops
+    stops = f"That stops {rate}: {bill.describe()}."
+    return f"{stops} That is what AWS would charge; the local cloud bills nothing." if bill.local else stops
+
+
+def _say(paragraph: str) -> None:
+    """A paragraph wrapped at spaces to the terminal's width."""
+    from .. import layout, ui
+
+    for line in layout.wrapped(paragraph, ui.out.width, 0):
+        ui.out.print(line, highlight=False, markup=False)

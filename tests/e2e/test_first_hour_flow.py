@@ -26,7 +26,7 @@ def test_notebook_bills_teardown_says_what_it_deletes_and_forgets(cli, server):
     cli.run("train", "--rows", "5000", "--sample-size", "1000", "--no-logs")
     down = cli.run("teardown", "--yes")
     assert "Teardown deletes" in down.stdout and "in us-east-1, account 123456789012" in down.stdout
-    assert "that stops $0.05/h: notebook instance mysfits-notebook: 1 × ml.t3.medium at $0.05/h" in down.stdout
+    assert "That stops $0.05/h: notebook instance mysfits-notebook (1 × ml.t3.medium at $0.05/h)." in down.stdout
     assert "Forgot training-job mysfits-knn-" in down.stderr
     assert "completed jobs stay in SageMaker's history (they cannot be deleted, and cost nothing)" in down.stderr
     assert "Deleted notebook-instance mysfits-notebook" in down.stderr and "Deleted iam-role" in down.stderr
