@@ -22,7 +22,7 @@ app = typer_app(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-up_app = typer_app(help="Bring up the whole stack, or one part of it (safe to re-run).")
+up_app = typer_app(help="Bring up the whole stack, or one part of it (safe to run again).")
 local_app = typer_app(help="The embedded local cloud (moto's server on 127.0.0.1).", no_args_is_help=True)
 render_app = typer_app(help="Render a document without creating anything.", no_args_is_help=True)
 data_app = typer_app(help="The questionnaire data set.", no_args_is_help=True)
