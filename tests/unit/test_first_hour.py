@@ -165,7 +165,7 @@ def test_help_lists_demo_first_and_names_the_region_variables():
     assert commands[:4] == ["demo", "plan", "up", "status"] and commands[-1] == "local"
     assert "AWS_REGION" in text and "AWS_DEFAULT_REGION" in text
     local = run("local", "--help").stdout.split("Commands:")[1]
-    assert [line.split()[0] for line in local.splitlines() if line.startswith("  ")] == ["start", "stop", "status"]
+    assert [line.split()[0] for line in local.splitlines() if line[2:3].isalpha()] == ["start", "stop", "status"]
     assert "--local " in text and "--local <" not in text
 
 
