@@ -18,6 +18,7 @@ from .state import node_of
 SYMBOLS = {"done": ("✓", "green"), "failed": ("✗", "red"), "blocked": ("–", "yellow"), "interrupted": ("!", "yellow"),
            "not started": ("–", "yellow")}
 PART_WIDTH = 16
+NBSP = "\xa0"  # keeps a resource's kind and name on one line when a line wraps
 
 
 def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
@@ -35,7 +36,7 @@ def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
         for result in results:
             for label, action in result.actions:
                 if action != "unchanged":
-                    by_action.setdefault(action, []).append(label)
+                    by_action.setdefault(action, []).append(label.replace(" ", NBSP, 1))
         changed = "; ".join(f"{action} {', '.join(labels)}" for action, labels in by_action.items())
         lines.append((part, "done", changed or "up to date, nothing changed"))
     return lines
@@ -47,7 +48,7 @@ def show_outcome(outcome: Outcome, graph: Graph, resume: str) -> None:
         text = ui.with_global_options(text)
         symbol, style = SYMBOLS[result]
         head = f"{symbol} {part:<{PART_WIDTH}} "
-        body = layout.wrapped(text, width, len(head))
+        body = [line.replace(NBSP, " ") for line in layout.wrapped(text, width, len(head))]
         first = body[0][len(head):] if body else ""
         ui.err.print(Text.assemble((symbol, style), " ", (f"{part:<{PART_WIDTH}}", "bold"), " ", first))
         for line in body[1:]:
@@ -66,8 +67,10 @@ def show_plan(planned: list[PlannedNode], where: str = "") -> None:
     width = ui.out.width
     counts = Counter(item.change.action for item in planned)
     tally = ", ".join(f"{counts[action]} to {action}" for action in ("create", "replace", "update", "run") if counts[action])
-    ui.out.print(Text(f"Plan{' ' + where if where else ''}: {tally or 'nothing to change'}", "bold"))
-    ui.out.print("In the order up runs it; independent parts run side by side.", highlight=False)
+    ui.out.print(Text(f"Plan: {tally or 'nothing to change'}", "bold"))
+    for line in layout.wrapped(f"{where + '; i' if where else 'I'}n the order up runs it, independent parts side by side.",
+                               width, 0):
+        ui.out.print(line, highlight=False, markup=False)
     number_width = len(str(len(planned)))
     action_width = max((len(item.change.action) for item in planned), default=0)
     part_width = max((len(item.node.part or "shared") for item in planned), default=0)
@@ -99,7 +102,15 @@ def show_billing(ctx: Context, outcome: Outcome, graph: Graph, always: bool = Fa
         return
     for usage in bill.usages:
         verb = "Started billing" if usage in started else "Billing"
-        ui.warn(f"{verb}: {usage.label}, {usage.priced_instances()}")
+        _notice(f"{verb}: {usage.label}, {usage.priced_instances()}")
     until = "" if bill.local else " until `mysfits teardown`"
-    ui.warn(f"Together {bill.rate()}{until}. Prices: {bill.source()}" if bill.known
-            else f"No price is known for {'it' if len(bill.usages) == 1 else 'them'}. Prices: {bill.source()}")
+    _notice(f"Together {bill.rate()}{until}. Prices: {bill.source()}." if bill.known
+            else f"No price is known for {'it' if len(bill.usages) == 1 else 'them'}. Prices: {bill.source()}.")
+
+
+def _notice(text: str) -> None:
+    """A warning wrapped at spaces under its own text, so names stay whole on a narrow terminal."""
+    lines = layout.wrapped(ui.with_global_options(text), ui.err.width, 2)
+    ui.err.print(Text.assemble(("!", "yellow"), lines[0][1:]))
+    for line in lines[1:]:
+        ui.err.print(line, highlight=False, markup=False)

@@ -157,7 +157,7 @@ def plan(
 def where_for(stack) -> str:
     from ..steps.status import target
 
-    return f"for stack {stack.stack} in {stack.aws.region} on {target(stack)}"
+    return f"Stack {stack.stack} in {stack.aws.region} on {target(stack)}"
 
 
 def _print_urls(stack) -> None:
