@@ -58,6 +58,7 @@ def open_stack(settings: Settings, read_only: bool = False) -> Iterator[Context]
     """Clients, the locked state file and this stack's section of it. Read-only commands share the lock."""
     from .aws import Aws
 
+    given = settings.state_file is not None
     settings, cloud = resolve_local(settings)
     with _state_lock(settings.state_file, read_only):
         state_file = StateFile(settings.state_file).load()  # a bad state file is the first thing to hear of
@@ -65,6 +66,11 @@ def open_stack(settings: Settings, read_only: bool = False) -> Iterator[Context]
         state = state_file.stack(settings.stack, aws.region, aws.account_id)
         if cloud is not None:
             _check_local_cloud(state, cloud, record=not read_only)
+            if not given and not state.items() and Path(DEFAULT_STATE_FILE).exists():
+                from . import ui
+
+                ui.warn(f"With --local the state is kept in {state.path}, not in this folder's {DEFAULT_STATE_FILE}: "
+                        f"add `--state-file {DEFAULT_STATE_FILE}` to use that one")
         yield Context(settings=settings, aws=aws, state=state)
 
 

@@ -80,6 +80,10 @@ def test_local_ignores_the_users_aws_settings_and_keeps_its_state_with_the_cloud
     assert {r["kind"] for r in report["resources"]} == {"vpc-link", "rest-api"}
     assert not (first / ".mysfits").exists() and not (second / ".mysfits").exists()
 
+    (second / ".mysfits").mkdir()
+    (second / ".mysfits" / "state.json").write_text('{"version": 2, "stacks": {}}')
+    elsewhere = mysfits(local_home, "--local", "--stack", "other", "status", cwd=second)
+    assert "not in this folder's .mysfits/state.json" in elsewhere.stderr  # a state file of this folder is named
     hinted = mysfits(local_home, "--local", "deploy-endpoint", cwd=second, **users)
     assert hinted.returncode == 1 and "run `mysfits --local train` first" in hinted.stderr
 

@@ -291,3 +291,22 @@ def test_importing_the_cli_loads_no_pydantic():
     probe = subprocess.run([sys.executable, "-c", "import sys, mysfits_cli.cli; print('pydantic' in sys.modules)"],
                            capture_output=True, text=True, check=True, env={**os.environ})
     assert probe.stdout.strip() == "False"
+
+
+def test_a_training_job_bills_only_while_it_runs():
+    from types import SimpleNamespace
+
+    from mysfits_cli import billing
+
+    started = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+    described = {"TrainingJobStatus": "InProgress", "TrainingStartTime": started,
+                 "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2}}
+    client = SimpleNamespace(describe_training_job=lambda **_: described)
+    ctx = SimpleNamespace(aws=SimpleNamespace(client=lambda service: client))
+    usage = billing.usage(ctx, {"kind": "training-job", "id": "job", "name": "job"})
+    assert (usage.use, usage.instance_type, usage.count, usage.since) == ("training", "ml.m5.xlarge", 2, started)
+    [priced] = billing.priced([usage], "us-east-1", None)
+    assert priced.price.usd_per_hour == pytest.approx(2 * 0.23)
+    assert priced.cost_so_far(started + timedelta(minutes=30)) == pytest.approx(0.23)
+    described["TrainingJobStatus"] = "Completed"
+    assert billing.usage(ctx, {"kind": "training-job", "id": "job", "name": "job"}) is None
