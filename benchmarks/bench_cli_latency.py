@@ -14,6 +14,7 @@ exits 1 when a command takes more than --max-ratio times the baseline. Stops the
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -27,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import table  # noqa: E402
+
+import mysfits_cli  # noqa: E402
 
 COMMANDS = {
     "python -c 'import boto3'": [sys.executable, "-c", "import boto3"],
@@ -66,13 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-ratio", type=float, default=3.0, help="slowest allowed command, in baseline times")
     args = parser.parse_args(argv)
 
+    # as `pip install` leaves it: bytecode written (PYTHONDONTWRITEBYTECODE would compile each module in each run)
+    compileall.compile_dir(Path(mysfits_cli.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="mysfits-bench-") as home:
         env = {k: v for k, v in os.environ.items() if k not in ("MYSFITS_STATE_FILE", "MYSFITS_ENDPOINT_URL")}
-        env.update(MYSFITS_LOCAL_HOME=home, MYSFITS_POLL_SECONDS="0.1")
+        # the state file named, so that any version of mysfits (PYTHONPATH=<checkout>) is measured the same way
+        env.update(MYSFITS_LOCAL_HOME=home, MYSFITS_POLL_SECONDS="0.1", MYSFITS_STATE_FILE=f"{home}/state.json")
         mysfits = [sys.executable, "-m", "mysfits_cli.cli"]
         try:
-            subprocess.run([*mysfits, "demo", "--keep", "--rows", str(args.rows)], env=env, cwd=home, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            demo = subprocess.run([*mysfits, "demo", "--keep", "--rows", str(args.rows)], env=env, cwd=home,
+                                  capture_output=True, text=True)
+            if demo.returncode != 0:
+                sys.exit(f"the demo stack did not come up:\n{demo.stderr[-2000:]}")
             for command in COMMANDS.values():  # warm the file cache, and check each one works
                 run(command, env, home)
             url = f"{api_url(home)}/recommendations"
