@@ -128,15 +128,12 @@ def priced(usages: Iterable[Usage], region: str, cache_dir: Path | None) -> list
 
 
 def refresh_live(ctx: Context, usages: list[Usage], cache_dir: Path) -> None:
-    """Fetch live prices for what runs (or, with nothing running, for the stack's defaults) into the cache."""
+    """Fetch live prices for what runs into the cache beside the state file."""
     if ctx.settings.local:
         raise MysfitsError("--prices live asks AWS's Price List API with your credentials, which the local cloud "
                            "never uses: the shipped prices apply here")
-    wanted = usages or [Usage("notebook-instance", "", "notebook", "ml.t2.medium", 1, None),
-                        Usage("endpoint", "", "hosting", "ml.m4.xlarge", 1, None),
-                        Usage("training-job", "", "training", "ml.m5.2xlarge", 1, None)]
-    for use in dict.fromkeys(u.use for u in wanted):
-        types = [u.instance_type for u in wanted if u.use == use]
+    for use in dict.fromkeys(u.use for u in usages):
+        types = [u.instance_type for u in usages if u.use == use]
         pricing.refresh_live(ctx.aws.session, ctx.aws.region, types, [use], cache_dir)
 
 
