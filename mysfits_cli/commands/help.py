@@ -23,13 +23,15 @@ CLICK_WORDS = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float":
 
 
 class _Rows:
-    """A help formatter whose option rows say TEXT, INTEGER ... where Typer would write <str>, <int> ..."""
+    """A help formatter whose option rows say TEXT, INTEGER ... where Typer would write <str>, <int> ...,
+    and print "[" where a help text escaped it for rich markup ("\\[env: ...]")."""
 
     def __init__(self, formatter: Any):
         self._formatter = formatter
 
     def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
-        self._formatter.write_dl([(_plain(first), second) for first, second in rows], *args, **kwargs)
+        rows = [(_plain(first), second.replace("\\[", "[")) for first, second in rows]
+        self._formatter.write_dl(rows, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._formatter, name)

@@ -158,6 +158,18 @@ def test_every_option_has_help_and_help_has_no_type_placeholders():
         assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
 
 
+def test_help_text_escaped_for_rich_markup_reads_plainly():
+    from mysfits_cli.commands.help import _Rows
+
+    class Formatter:
+        def write_dl(self, rows):
+            self.rows = rows
+
+    formatter = Formatter()
+    _Rows(formatter).write_dl([("--mode <str>", "strict or lenient \\[env: MODE; default: strict]")])
+    assert formatter.rows == [("--mode TEXT", "strict or lenient [env: MODE; default: strict]")]
+
+
 def test_help_lists_demo_first_and_names_the_region_variables():
     text = run("--help", env={"COLUMNS": "80"}).stdout
     commands = [line.split()[0] for line in text.split("Commands:")[1].splitlines() if line.startswith("  ") and
