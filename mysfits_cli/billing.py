@@ -171,7 +171,8 @@ class Bill:
         return f"{text} plus {len(self.unknown)} price{'s' if len(self.unknown) > 1 else ''} unknown" if self.unknown else text
 
     def source(self) -> str:
-        sources = sorted({u.price.source for u in self.known}) or [pricing.table_source()]
+        sources = sorted({pricing.table_source() if u.price.origin == "table" else u.price.source
+                          for u in self.known}) or [pricing.table_source()]
         text = "; ".join(sources)
         return f"{text}. The local cloud bills nothing: these are the prices AWS would charge" if self.local else text
 

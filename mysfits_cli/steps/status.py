@@ -186,7 +186,7 @@ def _show_cost(report: dict[str, Any], width: int) -> None:
     else:
         text = f"Cost: {pricing.format_rate(cost['usd_per_hour'])} for "
         text += f"the {things}" if not unknown else f"{known} of the {things} (price unknown for {unknown})"
-        text += f"; {pricing.format_money(cost['usd_so_far'])} since they were created."
+        text += f"; {pricing.format_money(cost['usd_so_far'])} since {'it was' if count == 1 else 'they were'} created."
     text += f" Prices: {cost['source']}."
     for line in layout.wrapped(text, width, 0):
         ui.out.print(line, highlight=False, markup=False)
