@@ -101,12 +101,6 @@ def _typed_global_options(ctx: typer.Context, local: bool) -> list[tuple[str, ..
     return options
 
 
-def _stack(ctx: typer.Context, read_only: bool = False):
-    from .runtime import open_stack
-
-    return open_stack(ctx.obj, read_only=read_only)
-
-
 # ---- render -----------------------------------------------------------------------------------
 
 @render_app.command("swagger")
