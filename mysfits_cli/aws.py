@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
+import os
 import socket
 import threading
 from functools import cached_property
@@ -9,8 +13,12 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.exceptions
+import botocore.loaders
+import botocore.regions
 import botocore.session
 from botocore.config import Config
+from botocore.configprovider import ConfigChainFactory, ConstantProvider
 
 from . import __version__
 from .config import Settings
@@ -52,12 +60,60 @@ def check_reachable(url: str) -> None:
         ) from exc
 
 
-def known_regions() -> set[str]:
-    session = botocore.session.get_session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("sts", partition_name=partition))
-    return regions
+class _ModelFiles(botocore.loaders.JSONFileLoader):
+    """botocore's data files decoded into plain dicts, which keep their order as OrderedDicts do: twice as fast
+    to decode (the SageMaker model alone takes 15 ms as OrderedDicts, 7 ms as dicts)."""
+
+    def load_file(self, file_path: str) -> Any:
+        for suffix, opener in ((".json", open), (".json.gz", gzip.open)):
+            if os.path.isfile(file_path + suffix):
+                with opener(file_path + suffix, "rb") as handle:
+                    return json.loads(handle.read().decode("utf-8"))
+        return None
+
+
+@functools.cache
+def _loader() -> botocore.loaders.Loader:
+    """One loader for every session: each service model and the endpoints file are parsed once per process."""
+    return botocore.loaders.Loader(file_loader=_ModelFiles())
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    resolver = botocore.regions.EndpointResolver(_loader().load_data("endpoints"))
+    return frozenset(
+        region for partition in resolver.get_available_partitions()
+        for region in resolver.get_available_endpoints("sts", partition)
+    )
+
+
+def check_region(region: str) -> str:
+    """The region, if AWS has it; else the one-line error (no network call)."""
+    if region not in known_regions():
+        raise MysfitsError(f"Unknown AWS region '{region}': pass --region (or AWS_REGION) with a region such as us-east-1")
+    return region
+
+
+def _session(sealed: bool, **kwargs: Any) -> boto3.Session:
+    """A boto3 session on the process's shared loader.
+
+    `sealed`: it reads nothing from the environment or the AWS config and credentials files
+    (profiles, keys, endpoints, config file paths), so an emulator never sees the user's settings.
+    """
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader())
+    if sealed:
+        store, chains = core.get_component("config_store"), ConfigChainFactory(session=core, environ={})
+        for name, (_config, _env, default, convert) in core.session_var_map.items():
+            # what is set on the session itself (the region), else the default: no environment, no config file
+            store.set_config_provider(name, chains.create_config_chain(
+                instance_name=name, default=default, conversion_func=convert))
+        for name in ("config_file", "credentials_file"):
+            store.set_config_provider(name, ConstantProvider(os.devnull))
+    session = boto3.Session(botocore_session=core, **kwargs)
+    paths = _loader().search_paths  # each boto3 session appends its data folder to the shared loader
+    paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 def has_aws_access(settings: Settings) -> bool:
@@ -65,7 +121,7 @@ def has_aws_access(settings: Settings) -> bool:
     if settings.local or settings.endpoint_url:
         return True
     try:
-        session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+        session = _session(False, profile_name=settings.profile, region_name=settings.region)
     except botocore.exceptions.ProfileNotFound:
         return False
     return bool(session.region_name) and session.get_credentials() is not None
@@ -78,16 +134,20 @@ class Aws:
         self.settings = settings
         try:
             if settings.local:
-                # The local cloud never sees real credentials.
-                self.session = boto3.Session(
-                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=settings.region
-                )
+                # The local cloud never sees real credentials, nor any profile or AWS setting of the environment.
+                self.session = _session(True, aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name=settings.region)
             else:
-                self.session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+                self.session = _session(False, profile_name=settings.profile, region_name=settings.region)
+            self.region = self._resolve_region()
+            credentials = self.session.get_credentials()
         except botocore.exceptions.ProfileNotFound as exc:
-            raise MysfitsError(f"AWS profile '{settings.profile}' not found: check --profile / AWS_PROFILE or run `aws configure --profile {settings.profile}`") from exc
-        self.region = self._resolve_region()
-        if self.session.get_credentials() is None:
+            profile = exc.kwargs.get("profile") or settings.profile
+            raise MysfitsError(
+                f"AWS profile '{profile}' not found: check --profile / AWS_PROFILE, "
+                f"run `aws configure --profile {profile}`, or try it locally with --local"
+            ) from exc
+        if credentials is None:
             raise MysfitsError(
                 "No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
                 "run `aws configure`, or try it locally with --local"
@@ -100,10 +160,11 @@ class Aws:
     def _resolve_region(self) -> str:
         region = self.session.region_name
         if not region:
-            raise MysfitsError("No AWS region set: pass --region, set AWS_REGION, or set a region in your AWS profile")
-        if region not in known_regions():
-            raise MysfitsError(f"Unknown AWS region '{region}': pass --region (or AWS_REGION) with a region such as us-east-1")
-        return region
+            raise MysfitsError(
+                "No AWS region set: pass --region, set AWS_REGION, or set a region in your AWS profile "
+                "(or try it locally with --local)"
+            )
+        return check_region(region)
 
     def client(self, service: str):
         with self._lock:
@@ -120,7 +181,7 @@ class Aws:
 
     @cached_property
     def partition(self) -> str:
-        return botocore.session.get_session().get_partition_for_region(self.region)
+        return self.session.get_partition_for_region(self.region)
 
     @property
     def url_suffix(self) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -11,26 +11,31 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .config import DEFAULT_STACK, DEFAULT_STATE_FILE, Settings, env_first
+from .commands.help import typer_app
+from .config import DEFAULT_STACK, Settings, check_endpoint_url, check_environment, env_first
 from .errors import MysfitsError
 from .local.settings import DEFAULT_TIME_SCALE
 
-app = typer.Typer(
-    help="Provision the Mythical Mysfits machine-learning recommendation module on AWS, or on a local cloud.",
+app = typer_app(
+    help="Provision the Mythical Mysfits machine-learning recommendation module on AWS, or on a local cloud."
+         "\n\nNew here? `mysfits demo` runs it all on a local cloud in a minute, with no AWS account.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-up_app = typer.Typer(help="Bring up the whole stack, or one part of it (safe to re-run).")
-local_app = typer.Typer(help="The embedded local cloud (moto's server on 127.0.0.1).", no_args_is_help=True)
-render_app = typer.Typer(help="Render a document without creating anything.", no_args_is_help=True)
-data_app = typer.Typer(help="The questionnaire data set.", no_args_is_help=True)
+up_app = typer_app(help="Bring up the whole stack, or one part of it (safe to run again).")
+local_app = typer_app(help="The embedded local cloud (moto's server on 127.0.0.1).", no_args_is_help=True)
+render_app = typer_app(help="Render a document without creating anything.", no_args_is_help=True)
+data_app = typer_app(help="The questionnaire data set.", no_args_is_help=True)
 app.add_typer(up_app, name="up")
 app.add_typer(local_app, name="local")
 app.add_typer(render_app, name="render")
 app.add_typer(data_app, name="data")
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+# The global options, as a user types them; those given on the command line are repeated in every hint.
+GLOBAL_FLAGS = {"local": "--local", "endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile",
+                "stack": "--stack", "state_file": "--state-file"}
 
 
 def _version(value: bool) -> None:
@@ -39,21 +44,40 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _endpoint_url(value: Optional[str]) -> Optional[str]:
+    return check_endpoint_url(value) if value else value
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    region: Optional[str] = typer.Option(None, "--region", help="AWS region [env: AWS_REGION, AWS_DEFAULT_REGION, or the profile's]"),
-    profile: Optional[str] = typer.Option(None, "--profile", envvar="AWS_PROFILE", help="AWS profile"),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", envvar="MYSFITS_ENDPOINT_URL", help="Send every AWS call here (moto server, LocalStack)"),
-    stack: str = typer.Option(DEFAULT_STACK, "--stack", envvar="MYSFITS_STACK", help="Stack name: prefix of every resource name, and its tag"),
-    state_file: Path = typer.Option(DEFAULT_STATE_FILE, "--state-file", envvar="MYSFITS_STATE_FILE", help="Where mysfits records what it created"),
+    region: Optional[str] = typer.Option(
+        None, "--region", metavar="REGION",
+        help="AWS region [env: AWS_REGION, then AWS_DEFAULT_REGION; else the profile's region; with --local: us-east-1]"),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", envvar="AWS_PROFILE", metavar="NAME",
+        help="AWS profile [default: boto3's chain; ignored with --local, which never uses your credentials]"),
+    endpoint_url: Optional[str] = typer.Option(
+        None, "--endpoint-url", envvar="MYSFITS_ENDPOINT_URL", metavar="URL", callback=_endpoint_url,
+        help="Send every AWS call here (moto server, LocalStack), e.g. http://localhost:4566"),
+    stack: str = typer.Option(
+        DEFAULT_STACK, "--stack", envvar="MYSFITS_STACK", metavar="NAME",
+        help="Stack name: prefix of every resource name, and its tag"),
+    state_file: Optional[Path] = typer.Option(
+        None, "--state-file", envvar="MYSFITS_STATE_FILE", metavar="FILE",
+        help="Where mysfits records what it created [default: .mysfits/state.json in this folder; "
+             "with --local: state.json in the local cloud's home]"),
     local: bool = typer.Option(False, "--local", help="Use the embedded local cloud (started when not running)"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit"),
 ) -> None:
+    from . import ui
+
     if not STACK_NAME.match(stack):
         raise MysfitsError(f"Invalid --stack '{stack}': use 1-20 lowercase letters, digits and hyphens, starting with a letter")
     if local and endpoint_url:
         raise MysfitsError("--local and --endpoint-url both choose where AWS calls go: pass only one")
+    check_environment()
+    ui.use_global_options(_typed_global_options(ctx, local))
     ctx.obj = Settings(
         region=region or env_first("AWS_REGION", "AWS_DEFAULT_REGION"),
         profile=None if local else profile,
@@ -64,10 +88,18 @@ def main_options(
     )
 
 
-def _stack(ctx: typer.Context, read_only: bool = False):
-    from .runtime import open_stack
-
-    return open_stack(ctx.obj, read_only=read_only)
+def _typed_global_options(ctx: typer.Context, local: bool) -> list[tuple[str, ...]]:
+    """The global options given on the command line, as words to repeat in hints."""
+    options = []
+    for name, flag in GLOBAL_FLAGS.items():
+        source = ctx.get_parameter_source(name)
+        value = ctx.params.get(name)
+        if source is None or source.name != "COMMANDLINE" or value in (None, False):
+            continue
+        if (name == "stack" and value == DEFAULT_STACK) or (name == "profile" and local):
+            continue
+        options.append((flag,) if value is True else (flag, shlex.quote(str(value))))
+    return options
 
 
 # ---- render -----------------------------------------------------------------------------------
@@ -75,68 +107,25 @@ def _stack(ctx: typer.Context, read_only: bool = False):
 @render_app.command("swagger")
 def render_swagger(
     ctx: typer.Context,
-    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of standard output"),
-    nlb: Optional[str] = typer.Option(None, "--nlb", help="The backend's network load balancer (ARN or name)"),
-    user_pool_id: Optional[str] = typer.Option(None, "--user-pool-id", help="The Cognito user pool of the authorizer"),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write to this file instead of standard output"),
+    nlb: Optional[str] = typer.Option(None, "--nlb", metavar="NLB", help="The backend's network load balancer (ARN or name)"),
+    user_pool_id: Optional[str] = typer.Option(None, "--user-pool-id", metavar="ID", help="The Cognito user pool of the authorizer"),
     no_auth: bool = typer.Option(False, "--no-auth", help="Render like/adopt without the Cognito authorizer"),
-    vpc_link_id: Optional[str] = typer.Option(None, "--vpc-link-id", help="Default: the stack's VPC link, if it exists"),
+    vpc_link_id: Optional[str] = typer.Option(None, "--vpc-link-id", metavar="ID", help="The VPC link [default: the stack's, if it exists]"),
 ) -> None:
     """Print the Mysfits API's OpenAPI document; creates nothing, and needs no AWS access (placeholders are named)."""
+    from .failures import writing
     from .steps.render import rendered_swagger
 
     text, placeholders = rendered_swagger(ctx.obj, nlb, user_pool_id, no_auth, vpc_link_id)
     if out:
-        try:
+        with writing(out):
             out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise MysfitsError(f"Cannot write {out}: {exc.strerror or exc}") from exc
         typer.echo(f"Wrote {out}", err=True)
     else:
         typer.echo(text)
     if placeholders:
         typer.echo(f"Placeholders left for what is not known here: {', '.join(placeholders)}", err=True)
-
-
-# ---- status / teardown --------------------------------------------------------------------------
-
-@app.command()
-def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
-    """Every recorded resource with its live state, and the stack's URLs."""
-    with _stack(ctx, read_only=True) as stack:
-        _print_status(stack, as_json)
-
-
-def _print_status(stack, as_json: bool) -> None:
-    from .steps.status import collect, show
-
-    report = collect(stack)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2, sort_keys=True))
-    else:
-        show(report)
-
-
-@app.command()
-def teardown(
-    ctx: typer.Context,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation"),
-    purge_data: bool = typer.Option(False, "--purge-data", help="Also delete uploaded training data and model artifacts (and the bucket, if mysfits created it and it is then empty)"),
-) -> None:
-    """Delete everything the state records, and anything else carrying the stack's tag."""
-    from .steps.teardown import teardown as run
-
-    settings: Settings = ctx.obj
-    if not yes:
-        if not sys.stdin.isatty():
-            raise MysfitsError("teardown deletes the whole stack: pass --yes to confirm when not running interactively")
-        typer.confirm(f"Delete every resource of stack '{settings.stack}'?", abort=True)
-    with _stack(ctx) as stack:
-        failures = run(stack, purge_data)
-    if failures:
-        raise MysfitsError(
-            f"{len(failures)} resource(s) could not be deleted and stay in the state; run `mysfits teardown` again"
-        )
-    typer.echo(f"Stack '{settings.stack}' is gone.")
 
 
 # ---- local cloud ------------------------------------------------------------------------------
@@ -198,86 +187,27 @@ def local_status() -> None:
     typer.echo(_describe_cloud(cloud))
 
 
-# ---- recommendations service and website -------------------------------------------------------
-
-@app.command()
-def recommend(
-    ctx: typer.Context,
-    answers: Optional[list[int]] = typer.Argument(None, help="Five answers from 1 to 8; asked interactively when omitted"),
-    direct: bool = typer.Option(False, "--direct", help="Ask the SageMaker endpoint directly instead of the API"),
-) -> None:
-    """Recommend a mysfit for questionnaire answers, e.g. `mysfits recommend 1 2 3 4 5`."""
-    from .recommend import check_answers, via_api, via_endpoint
-
-    answers = check_answers(list(answers) if answers else _ask_questionnaire())
-    with _stack(ctx) as stack:
-        if direct:
-            from .steps.recommendations import deployed_endpoint
-
-            mysfit = via_endpoint(stack.aws.client("sagemaker-runtime"), deployed_endpoint(stack), answers)
-        else:
-            base = stack.state.outputs.get("recommendations_api_url")
-            if not base:
-                raise MysfitsError("No recommendations API for this stack: run `mysfits up recommendations` (or use --direct)")
-            mysfit = via_api(f"{base}/recommendations", answers)
-    typer.echo(f"{mysfit['name']} the {mysfit['species']} ({mysfit['mysfitId']})")
-
-
-def _ask_questionnaire() -> list[int]:
-    from rich.prompt import IntPrompt
-
-    from . import reference, ui
-
-    if not sys.stdin.isatty():
-        raise MysfitsError("Give the five answers as arguments, e.g. `mysfits recommend 1 2 3 4 5`")
-    answers = []
-    for question in reference.questions():
-        ui.out.print(f"\n[bold]{question['text']}[/]")
-        for option in question["options"]:
-            ui.out.print(f"  {option['value']}. {option['text']}")
-        choices = [str(option["value"]) for option in question["options"]]
-        answers.append(IntPrompt.ask("Your answer", choices=choices, show_choices=False, console=ui.out))
-    return answers
-
-
-from .commands.ml import register as _register_ml  # noqa: E402 - the commands need `app` above
+from .commands.demo import register as _register_demo  # noqa: E402 - the commands need `app` above
+from .commands.ml import register as _register_ml  # noqa: E402
+from .commands.status import register as _register_status  # noqa: E402
 from .commands.up import register as _register_up  # noqa: E402
 
 _register_up(app, up_app)
 _register_ml(app, data_app)
-
-
-@app.command()
-def demo(
-    ctx: typer.Context,
-    rows: int = typer.Option(1_000_000, "--rows", min=1000, help="Rows of questionnaire data to generate and train on"),
-    seed: int = typer.Option(42, "--seed", help="Seed of the data and the split"),
-    keep: bool = typer.Option(False, "--keep", help="Leave everything running at the end instead of tearing it down"),
-) -> None:
-    """The whole flow on the local cloud: API, notebook, training, endpoint, recommendations, site."""
-    from dataclasses import replace
-
-    from . import ui
-    from .local import manager
-    from .runtime import open_stack
-    from .steps.demo import DemoOptions, run_demo
-
-    settings: Settings = ctx.obj
-    if settings.endpoint_url:
-        raise MysfitsError("The demo runs on the embedded local cloud: drop --endpoint-url")
-    already_running = manager.status() is not None
-    with open_stack(replace(settings, local=True)) as stack:
-        timings = run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep))
-    ui.table("Time per part", ["part", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings])
-    if not keep and not already_running:
-        manager.stop()
-        ui.done("Stopped the local cloud the demo started")
+_register_status(app)
+_register_demo(app)
 
 
 def main() -> None:
+    from .failures import debugging
+
     try:
         app()
     except MysfitsError as exc:
+        if debugging():
+            import traceback
+
+            traceback.print_exception(exc)
         _fail(str(exc), 1)
     except KeyboardInterrupt:
         _fail("Interrupted. Everything created so far is recorded: run the same command again to continue.", 130)
@@ -288,7 +218,9 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    typer.secho(f"Error: {message}", fg="red", err=True)
+    from . import ui
+
+    ui.error(message)
     sys.exit(code)
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import MysfitsError
 
 DEFAULT_STACK = "mysfits"
 DEFAULT_STATE_FILE = ".mysfits/state.json"
+LOCAL_STATE_FILE = "state.json"  # with --local: in the local cloud's home, beside its record
 LOCAL_DEFAULT_REGION = "us-east-1"
 TAG_KEY = "mysfits:stack"
+POLL_SECONDS = "MYSFITS_POLL_SECONDS"  # how often waits ask AWS again
+LOCK_TIMEOUT = "MYSFITS_LOCK_TIMEOUT"  # how long a command waits for another one's lock on the state
 
 
 @dataclass
@@ -18,7 +24,7 @@ class Settings:
     profile: str | None = None
     endpoint_url: str | None = None
     stack: str = DEFAULT_STACK
-    state_file: Path = field(default_factory=lambda: Path(DEFAULT_STATE_FILE))
+    state_file: Path | None = None  # None: the default (see runtime.state_path)
     local: bool = False
 
     @property
@@ -28,10 +34,7 @@ class Settings:
 
     @property
     def poll_seconds(self) -> float:
-        env = os.environ.get("MYSFITS_POLL_SECONDS")
-        if env:
-            return float(env)
-        return 0.2 if self.emulated else 10.0
+        return env_seconds(POLL_SECONDS, 0.2 if self.emulated else 10.0)
 
     def tags(self) -> dict[str, str]:
         return {TAG_KEY: self.stack}
@@ -57,3 +60,35 @@ def env_first(*names: str) -> str | None:
         if value:
             return value
     return None
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A number of seconds from the environment variable `name`, else `default`."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise MysfitsError(f"{name} must be a number of seconds, not '{value}'")
+    return seconds
+
+
+def check_environment() -> None:
+    """The settings read from the environment later on, checked before anything starts."""
+    for name in (POLL_SECONDS, LOCK_TIMEOUT):
+        env_seconds(name, 0.0)
+
+
+def check_endpoint_url(url: str) -> str:
+    """An endpoint URL's form: http(s)://host[:port][/path]."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MysfitsError(f"Invalid --endpoint-url '{url}': give a URL such as http://localhost:4566")
+    return url

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
+from pathlib import Path
+from typing import Iterator
 
-import botocore.exceptions as bex
+from .errors import MysfitsError
+
+
+def debugging() -> bool:
+    return bool(os.environ.get("MYSFITS_DEBUG"))
 
 
 def describe(exc: BaseException) -> str:
-    if os.environ.get("MYSFITS_DEBUG"):
+    """One line for `exc`; with MYSFITS_DEBUG set, the traceback is printed first."""
+    import botocore.exceptions as bex
+
+    if debugging():
         traceback.print_exception(exc)
     if isinstance(exc, bex.NoCredentialsError):
         return "No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or use --local"
@@ -27,5 +37,17 @@ def describe(exc: BaseException) -> str:
         return f"AWS refused {exc.operation_name}: {code}: {message}{hint}"
     if isinstance(exc, bex.BotoCoreError):
         return f"AWS client error: {exc}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"Cannot use {exc.filename}: {exc.strerror or exc}"
     text = " ".join(str(exc).split())
-    return f"unexpected {type(exc).__name__}: {text} (set MYSFITS_DEBUG=1 to see where)"
+    where = "" if debugging() else " (set MYSFITS_DEBUG=1 to see where)"
+    return f"unexpected {type(exc).__name__}: {text}{where}"
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """A failure to write `path` is one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise MysfitsError(f"Cannot write {path}: {exc.strerror or exc}") from exc

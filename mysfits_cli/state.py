@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from .config import LOCK_TIMEOUT, env_seconds
 from .errors import MysfitsError
 
 SCHEMA_VERSION = 2
@@ -40,7 +41,7 @@ _V1_PREFIXES = {"train.job.": "train.job", "endpoint.model.": "endpoint.model", 
 
 
 def _lock_timeout() -> float:
-    return float(os.environ.get("MYSFITS_LOCK_TIMEOUT", "3"))
+    return env_seconds(LOCK_TIMEOUT, 3.0)
 
 
 def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +138,12 @@ class StackState:
     @property
     def path(self) -> Path:
         return self.file.path
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Facts about the section itself (the local cloud it was recorded on); saved with the next change."""
+        with self.file.lock:
+            return self.section.setdefault("info", {})
 
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         """A snapshot of (key, record), safe to iterate while other threads write."""

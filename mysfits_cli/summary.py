@@ -1,17 +1,28 @@
-"""What `up` did and what `plan` would do, one line per part or per resource, fit for 80 columns."""
+"""What `up` did and what `plan` would do, a line per part or per resource, fit for 80 columns.
+
+Long lines wrap at spaces under their own column: a name or URL is never cut in two.
+"""
 
 from __future__ import annotations
 
-from . import ui
+from collections import Counter
+
+from rich.text import Text
+
+from . import billing, layout, ui
+from .engine import Context
 from .graph import Graph
 from .runner import Outcome, PlannedNode
+from .state import node_of
 
-SYMBOLS = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "blocked": "[yellow]–[/]", "interrupted": "[yellow]![/]",
-           "not started": "[yellow]–[/]"}
+SYMBOLS = {"done": ("✓", "green"), "failed": ("✗", "red"), "blocked": ("–", "yellow"), "interrupted": ("!", "yellow"),
+           "not started": ("–", "yellow")}
+PART_WIDTH = 16
+NBSP = "\xa0"  # keeps a resource's kind and name on one line when a line wraps
 
 
 def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
-    """(part, symbol, what happened) for each part of the stack that was selected."""
+    """(part, outcome, what happened) for each part of the stack that was selected."""
     lines = []
     for part in graph.parts:
         results = sorted((r for r in outcome.results.values() if r.node.part == part),
@@ -20,17 +31,30 @@ def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
             continue
         bad = next((r for r in results if r.outcome != "done"), None)
         if bad is not None:
-            lines.append((part, SYMBOLS[bad.outcome], f"{bad.node.title}: {bad.reason or bad.outcome}"))
+            lines.append((part, bad.outcome, f"{bad.node.title}: {bad.reason or bad.outcome}"))
             continue
-        changed = [f"{action} {label}" for r in results for label, action in r.actions if action != "unchanged"]
-        lines.append((part, SYMBOLS["done"], "; ".join(changed) if changed else "up to date, nothing changed"))
+        by_action: dict[str, list[str]] = {}
+        for result in results:
+            for label, action in result.actions:
+                if action != "unchanged":
+                    by_action.setdefault(action, []).append(label.replace(" ", NBSP, 1))
+        changed = "; ".join(f"{action} {', '.join(labels)}" for action, labels in by_action.items())
+        lines.append((part, "done", changed or "up to date, nothing changed"))
     return lines
 
 
 def show_outcome(outcome: Outcome, graph: Graph, resume: str, running: list[str] = ()) -> None:
     """One line per part; `running` says what keeps running (and billing) after an interruption."""
-    for part, symbol, text in part_lines(outcome, graph):
-        ui.err.print(f"{symbol} [bold]{part:<16}[/] {text}", highlight=False)
+    width = ui.err.width
+    for part, result, text in part_lines(outcome, graph):
+        text = ui.with_global_options(text)
+        symbol, style = SYMBOLS[result]
+        head = f"{symbol} {part:<{PART_WIDTH}} "
+        body = [line.replace(NBSP, " ") for line in layout.wrapped(text, width, len(head))]
+        first = body[0][len(head):] if body else ""
+        ui.err.print(Text.assemble((symbol, style), " ", (f"{part:<{PART_WIDTH}}", "bold"), " ", first))
+        for line in body[1:]:
+            ui.err.print(line, highlight=False, markup=False)
     if outcome.interrupted:
         for line in running:
             ui.warn(f"Still running on AWS, and billing: {line}".format(up=resume, teardown="mysfits teardown"))
@@ -42,15 +66,55 @@ def show_outcome(outcome: Outcome, graph: Graph, resume: str, running: list[str]
 ACTION_STYLES = {"create": "green", "replace": "red", "update": "yellow", "run": "cyan", "fail": "red", "blocked": "red"}
 
 
-def show_plan(planned: list[PlannedNode]) -> None:
-    rows = []
+def show_plan(planned: list[PlannedNode], where: str = "") -> None:
+    """One line per node, in the order `up` runs them: number, action, part, resource, and why."""
+    width = ui.out.width
+    counts = Counter(item.change.action for item in planned)
+    tally = ", ".join(f"{counts[action]} to {action}" for action in ("create", "replace", "update", "run") if counts[action])
+    ui.out.print(Text(f"Plan: {tally or 'nothing to change'}", "bold"))
+    for line in layout.wrapped(f"{where + '; i' if where else 'I'}n the order up runs it, independent parts side by side.",
+                               width, 0):
+        ui.out.print(line, highlight=False, markup=False)
+    number_width = len(str(len(planned)))
+    action_width = max((len(item.change.action) for item in planned), default=0)
+    part_width = max((len(item.node.part or "shared") for item in planned), default=0)
     for number, item in enumerate(planned, start=1):
         change = item.change
-        style = ACTION_STYLES.get(change.action)
-        action = f"[{style}]{change.action}[/]" if style else change.action
         detail = ", ".join(change.fields)
         if change.note:
             detail = f"{detail}: {change.note}" if detail else change.note
-        rows.append((str(number), item.node.part or "shared", item.node.title, action, detail))
-    ui.table("Plan (in the order it runs; independent parts run side by side)",
-             ["#", "part", "resource", "action", "detail"], rows)
+        head = f"{number:>{number_width}}  {change.action:<{action_width}}  {(item.node.part or 'shared'):<{part_width}}  "
+        text = ui.with_global_options(f"{item.node.title}  {detail}" if detail else item.node.title)
+        body = layout.wrapped(text, width, len(head))
+        action = (f"{change.action:<{action_width}}", ACTION_STYLES.get(change.action, ""))
+        ui.out.print(Text.assemble(f"{number:>{number_width}}  ", action,
+                                   f"  {(item.node.part or 'shared'):<{part_width}}  ", body[0][len(head):]))
+        for line in body[1:]:
+            ui.out.print(line, highlight=False, markup=False)
+
+
+def show_billing(ctx: Context, outcome: Outcome, graph: Graph, always: bool = False) -> None:
+    """What bills by the hour among the parts brought up, and at what rate; said when something started
+    billing in this run (or `always`)."""
+    parts = {result.node.part for result in outcome.results.values()}
+    created = {label for result in outcome.results.values() for label, action in result.actions if action == "created"}
+    records = [record for key, record in ctx.state.items()
+               if billing.billable(record) and getattr(graph.node_for(node_of(key), record.get("kind")), "part", None) in parts]
+    bill = billing.bill_for(ctx, records)
+    started = [u for u in bill.usages if f"{u.kind} {u.name}" in created]
+    if not bill.usages or not (started or always):
+        return
+    for usage in bill.usages:
+        verb = "Started billing" if usage in started else "Billing"
+        _notice(f"{verb}: {usage.label}, {usage.priced_instances()}")
+    until = "" if bill.local else " until `mysfits teardown`"
+    _notice(f"Together {bill.rate()}{until}. Prices: {bill.source()}." if bill.known
+            else f"No price is known for {'it' if len(bill.usages) == 1 else 'them'}. Prices: {bill.source()}.")
+
+
+def _notice(text: str) -> None:
+    """A warning wrapped at spaces under its own text, so names stay whole on a narrow terminal."""
+    lines = layout.wrapped(ui.with_global_options(text), ui.err.width, 2)
+    ui.err.print(Text.assemble(("!", "yellow"), lines[0][1:]))
+    for line in lines[1:]:
+        ui.err.print(line, highlight=False, markup=False)

@@ -9,6 +9,7 @@ Several threads may report at once (`mysfits up` runs independent parts side by 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,14 +17,59 @@ from typing import Any, Callable, Iterable, Iterator
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
 from .errors import MysfitsError
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# ---- hints that can be copied -----------------------------------------------------------------
+
+# The global options the command line was given (`--local`, `--stack dev` ...): every hint such as
+# "run `mysfits deploy-endpoint`" printed here repeats them, so copying it reaches the same stack.
+_global_options: list[tuple[str, ...]] = []
+# Commands that take none of them; and what `demo` implies.
+_STANDALONE = {"local", "data"}
+_IMPLIED = {"demo": {"--local"}}
+_HINT = re.compile(r"`mysfits (?=[a-z])([a-z-]+)")
+
+
+def use_global_options(options: list[tuple[str, ...]]) -> None:
+    """Each option as its command-line words, e.g. [("--local",), ("--stack", "dev")]."""
+    _global_options[:] = options
+
+
+def add_global_option(option: tuple[str, ...]) -> None:
+    if option not in _global_options:
+        _global_options.append(option)
+
+
+def with_global_options(text: str) -> str:
+    """`text` with the global options inserted into every "`mysfits <command>" in it."""
+    if not _global_options:
+        return text
+
+    def insert(match: re.Match) -> str:
+        command = match.group(1)
+        if command in _STANDALONE:
+            return match.group(0)
+        implied = _IMPLIED.get(command, set())
+        words = [word for option in _global_options if option[0] not in implied for word in option]
+        return f"`mysfits {' '.join(words)} {command}" if words else match.group(0)
+
+    return _HINT.sub(insert, text)
+
+
+class _Console(Console):
+    """A console whose printed text repeats the global options in its `mysfits …` hints."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(with_global_options(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _Console(soft_wrap=True)
+err = _Console(stderr=True, soft_wrap=True)
 
 
 class Interrupted(MysfitsError):
@@ -44,6 +90,11 @@ def warn(message: str) -> None:
 
 def fail(message: str) -> None:
     err.print(f"[red]✗[/] {message}", highlight=False)
+
+
+def error(message: str) -> None:
+    """The one line a failed command ends with."""
+    err.print(f"[red]Error: {escape(message)}[/]", highlight=False)
 
 
 def plain(line: str) -> None:

@@ -26,10 +26,12 @@ def data_generate(
     out: Path = typer.Option(Path("data.csv"), "--out", help="CSV file to write (gzip-compressed if it ends .gz)"),
 ) -> None:
     """Write the questionnaire data set: five answers (1-8), then the favourite mysfit's label (0-11)."""
+    from ..failures import writing
     from ..ml import dataset
 
     data = dataset.generate(rows, seed)
-    dataset.write_csv(data, out)
+    with writing(out):
+        dataset.write_csv(data, out)
     typer.echo(f"Wrote {len(data):,} rows to {out}")
     typer.echo(f"Bayes-optimal accuracy (the best any model can do on this data): {dataset.bayes_optimal_accuracy():.6f}")
 
@@ -64,12 +66,14 @@ def train(
         predictor_type=predictor_type, feature_dim=feature_dim, instance_type=instance_type,
         instance_count=instance_count, max_runtime=max_runtime, new=new, wait=not no_wait, logs=not no_logs,
     ))
+    from .. import ui
+
     job = run_parts(ctx.obj, options, ["train"], after=lambda stack: stack.state.get("train.job"))
     if job["status"] == "Completed":
-        typer.echo(f"Training job {job['id']} completed: {job['model_artifact']}")
+        ui.out.print(f"Training job {job['id']} completed: {job['model_artifact']}", highlight=False, markup=False)
     else:
-        typer.echo(f"Training job {job['id']} is {job['status']}: follow it with `mysfits status`, "
-                   "or run `mysfits train` again to follow it here")
+        ui.out.print(f"Training job {job['id']} is {job['status']}: follow it with `mysfits status`, "
+                     "or run `mysfits train` again to follow it here", highlight=False, markup=False)
 
 
 def deploy_endpoint(
@@ -91,7 +95,7 @@ def deploy_endpoint(
     with open_stack(ctx.obj, read_only=True) as stack:
         serving = stack.state.get("recommendations.function") is not None
     parts = ["endpoint", "recommendations"] if serving else ["endpoint"]
-    name = run_parts(ctx.obj, options, parts, after=lambda stack: stack.state.outputs["endpoint_name"])
+    name = run_parts(ctx.obj, options, parts, after=lambda stack: stack.state.outputs["endpoint_name"], billing=True)
     typer.echo(name)
 
 

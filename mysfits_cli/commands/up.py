@@ -61,21 +61,24 @@ def resume_command() -> str:
     return "mysfits " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
-def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False, yes: bool = False, after=None):
+def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False, yes: bool = False, after=None,
+              billing: bool = False):
     """Bring up the selected parts, print what happened per part, and fail (exit 1) if any part failed.
 
+    What starts billing by the hour is said with its rate (`billing`: what bills, even if it ran before).
     `after(stack)` runs once everything is up, with the stack still open (to print its URLs).
     """
     from ..runner import still_running
     from ..runtime import open_stack
     from ..stack import GRAPH, up
-    from ..summary import show_outcome
+    from ..summary import show_billing, show_outcome
 
     with open_stack(settings) as stack:
         if plan_first and not _approved(stack, options, only, skip, yes):
             raise typer.Exit(1)
         outcome = up(stack, options, only, skip)
         show_outcome(outcome, GRAPH, resume_command(), still_running(stack) if outcome.interrupted else [])
+        show_billing(stack, outcome, GRAPH, always=billing)
         if outcome.interrupted:
             raise KeyboardInterrupt
         if not outcome.ok:
@@ -88,7 +91,7 @@ def _approved(stack, options, only, skip, yes: bool) -> bool:
     from ..summary import show_plan
 
     planned = plan_for(stack, options, only, skip)
-    show_plan(planned)
+    show_plan(planned, where_for(stack))
     if all(item.change.action in ("unchanged", "read") for item in planned):
         return True
     if yes:
@@ -149,15 +152,25 @@ def plan(
                          training_instance_type, new, endpoint_instance_type, endpoint_instance_count, no_evaluate,
                          bucket, site_bucket, user_pool_client_id)
     with open_stack(ctx.obj, read_only=True) as stack:
-        show_plan(plan_for(stack, options, parts(only) or None, parts(skip)))
+        show_plan(plan_for(stack, options, parts(only) or None, parts(skip)), where_for(stack))
+
+
+def where_for(stack) -> str:
+    from ..steps.status import target
+
+    return f"Stack {stack.stack} in {stack.aws.region} on {target(stack)}"
 
 
 def _print_urls(stack) -> None:
+    from .. import ui
+
     outputs = stack.state.outputs
-    for label, key in (("Mysfits API", "mysfits_api_url"), ("Recommendations API", "recommendations_api_url"),
-                       ("Site", "website_url")):
-        if outputs.get(key):
-            typer.echo(f"{label + ':':<21}{outputs[key]}")
+    for label, key, route in (("Mysfits API", "mysfits_api_url", "/mysfits"),
+                              ("Recommendations API (POST)", "recommendations_api_url", "/recommendations"),
+                              ("Site", "website_url", "")):
+        if outputs.get(key):  # each URL on a line of its own, to click or copy
+            ui.out.print(f"{label}:", highlight=False)
+            ui.out.print(f"  {outputs[key]}{route}", highlight=False, markup=False)
 
 
 def up_api(
@@ -181,7 +194,7 @@ def up_notebook(
 
     options = UpOptions(notebook_instance_type=instance_type, repository=not no_repository,
                         train=TrainOptions(bucket=bucket))
-    run_parts(ctx.obj, options, ["notebook"], after=_show_notebook)
+    run_parts(ctx.obj, options, ["notebook"], after=_show_notebook, billing=True)
 
 
 def _show_notebook(stack) -> None:
@@ -190,12 +203,14 @@ def _show_notebook(stack) -> None:
 
     outputs = stack.state.outputs
     jupyter = presigned_jupyter_url(stack, stack.settings.name("notebook"))
-    rows = [("Jupyter (sign-in link, valid for a few minutes)", jupyter or "not available from this endpoint"),
-            ("SageMaker console", outputs.get("notebook_console_url"))]
+    lines = [("Jupyter (a sign-in link, valid for a few minutes)", jupyter or "not available from this endpoint"),
+             ("SageMaker console", outputs.get("notebook_console_url"))]
     if outputs.get("repository_clone_url_http"):
-        rows += [("Repository (HTTPS)", outputs["repository_clone_url_http"]),
-                 ("Repository (SSH)", outputs["repository_clone_url_ssh"])]
-    ui.table("Notebook", ["", "URL"], rows)
+        lines += [("Repository (HTTPS)", outputs["repository_clone_url_http"]),
+                  ("Repository (SSH)", outputs["repository_clone_url_ssh"])]
+    for label, url in lines:  # each URL on a line of its own, to click or copy
+        ui.out.print(f"{label}:", highlight=False)
+        ui.out.print(f"  {url}", highlight=False, markup=False)
 
 
 def up_recommendations(ctx: typer.Context) -> None:
@@ -203,9 +218,13 @@ def up_recommendations(ctx: typer.Context) -> None:
     from ..options import UpOptions
     from ..steps.recommendations import ROUTE, curl_example
 
+    from .. import ui
+
     url = run_parts(ctx.obj, UpOptions(), ["recommendations"],
                     after=lambda stack: _print_output(stack, "recommendations_api_url", ROUTE))
-    typer.echo(f"Try it:  {curl_example(url)}", err=True)
+    ui.err.print("Try it:", highlight=False)
+    ui.err.print(f"  {curl_example(url)}", highlight=False, markup=False)
+    ui.err.print("  `mysfits recommend 1 2 3 4 5`", highlight=False, markup=False)
 
 
 def up_web(

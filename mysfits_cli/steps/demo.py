@@ -11,7 +11,7 @@ from ..errors import MysfitsError
 from ..options import TrainOptions, UpOptions
 from ..recommend import via_api
 from ..stack import GRAPH, up
-from ..summary import show_outcome
+from ..summary import show_billing, show_outcome
 from .recommendations import ROUTE, curl_example
 from .teardown import teardown
 
@@ -34,8 +34,9 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
     started = time.perf_counter()
     outcome = up(ctx, UpOptions(train=TrainOptions(rows=opts.rows, seed=opts.seed)))
     show_outcome(outcome, GRAPH, "mysfits demo")
+    show_billing(ctx, outcome, GRAPH, always=True)
     if not outcome.ok:
-        raise MysfitsError("The demo stack did not come up (see above); `mysfits --local teardown --yes` removes what did")
+        raise MysfitsError("The demo stack did not come up (see above); `mysfits teardown --yes` removes what did")
     timings = _part_timings(outcome) + [("up, wall time", time.perf_counter() - started)]
 
     reco_url = f"{ctx.state.outputs['recommendations_api_url']}{ROUTE}"
@@ -43,8 +44,8 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
     rows = []
     for answers in SAMPLE_ANSWERS:
         mysfit = via_api(reco_url, answers)
-        rows.append((" ".join(map(str, answers)), mysfit["name"], mysfit["species"], mysfit["mysfitId"]))
-    ui.table("Recommendations through POST /recommendations", ["answers", "mysfit", "species", "id"], rows)
+        rows.append((" ".join(map(str, answers)), mysfit["name"], mysfit["species"]))
+    ui.table("Recommendations through POST /recommendations", ["answers", "mysfit", "species"], rows)
     if opts.keep:
         _try_it(ctx, reco_url)
         return timings
@@ -52,8 +53,9 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
     started = time.perf_counter()
     failures = teardown(ctx, purge_data=True)
     if failures:
-        raise MysfitsError(f"{len(failures)} resource(s) could not be deleted: run `mysfits --local teardown --yes`")
-    ui.done("Tore the demo stack down (`mysfits demo --keep` leaves it running to try)")
+        raise MysfitsError(f"{len(failures)} resource(s) could not be deleted: run `mysfits teardown --yes`")
+    ui.done("Tore the demo stack down: `mysfits demo --keep` leaves it running, to try its URLs, the site "
+            "and `mysfits recommend 1 2 3 4 5`")
     return timings + [("teardown", time.perf_counter() - started)]
 
 
@@ -68,11 +70,13 @@ def _part_timings(outcome) -> list[tuple[str, float]]:
 
 def _try_it(ctx: Context, reco_url: str) -> None:
     outputs = ctx.state.outputs
-    ui.out.print("\n[bold]Try it[/]", soft_wrap=True)
+    ui.out.print("\n[bold]Try it[/]")
     for label, value in (
-        ("Mysfits API", f"{outputs.get('mysfits_api_url')}/mysfits"), ("Recommendations API", reco_url),
+        ("Mysfits API", f"{outputs.get('mysfits_api_url')}/mysfits"), ("Recommendations API (POST)", reco_url),
         ("Site", outputs.get("website_url")), ("curl", curl_example(reco_url)),
-        ("CLI", "mysfits --local recommend 1 2 3 4 5"),
-    ):
-        ui.out.print(f"  {label + ':':<21}{value}", soft_wrap=True, highlight=False)
-    ui.done("Everything is left running (--keep); `mysfits --local teardown --yes` removes it")
+        ("CLI", ui.with_global_options("`mysfits recommend 1 2 3 4 5`").strip("`")),
+    ):  # each on a line of its own, to click or copy
+        ui.out.print(f"  {label}:", highlight=False)
+        ui.out.print(f"    {value}", highlight=False, markup=False)
+    ui.done("Everything is left running (--keep); `mysfits teardown --yes` removes it, "
+            "`mysfits status` shows it and what it would cost on AWS")

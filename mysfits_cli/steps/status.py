@@ -1,10 +1,12 @@
-"""`mysfits status`: every recorded resource with its live state, by part of the stack, and the stack's URLs."""
+"""`mysfits status`: every recorded resource with its live state and what it costs, by part of the stack."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
-from .. import ui
+from .. import billing
 from ..engine import Context, Resource, is_pending
 from ..failures import describe
 from ..resources import load_all
@@ -15,6 +17,14 @@ PART_TITLES = {
     "api": "Mysfits API", "notebook": "Notebook", "train": "Training", "endpoint": "Endpoint",
     "recommendations": "Recommendations", "web": "Site", None: "Shared",
 }
+# What `status` shows under each part besides its resources: (output, suffix) of the URLs to open or copy.
+PART_URLS = {
+    "api": [("mysfits_api_url", "/mysfits")],
+    "notebook": [("notebook_console_url", ""), ("repository_clone_url_http", "")],
+    "recommendations": [("recommendations_api_url", "/recommendations")],
+    "web": [("website_url", "")],
+}
+READERS = 8  # status reads each resource in its own thread: the calls wait on the network, not on Python
 
 
 def _live(ctx: Context, record: dict[str, Any]) -> str | None:
@@ -29,17 +39,32 @@ def _live(ctx: Context, record: dict[str, Any]) -> str | None:
         return f"unreadable: {describe(exc)}"
 
 
-def collect(ctx: Context) -> dict[str, Any]:
+def _usage(ctx: Context, record: dict[str, Any]) -> billing.Usage | None:
+    try:
+        return billing.usage(ctx, record)
+    except Exception:  # noqa: BLE001 - the live state says what is wrong; an unreadable bill is just not shown
+        return None
+
+
+def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None) -> dict[str, Any]:
     load_all()
-    resources = []
+    now = now or billing.now()
     items = sorted(ctx.state.items(), key=lambda item: GRAPH.teardown_position(node_of(item[0]), item[1].get("kind")),
                    reverse=True)
-    for key, record in items:
+    with ThreadPoolExecutor(READERS) as pool:
+        read = list(pool.map(lambda item: (_live(ctx, item[1]), _usage(ctx, item[1])), items))
+    lives, usages = [live for live, _ in read], [usage for _, usage in read]
+    cache = ctx.state.path.parent
+    if live_prices:
+        billing.refresh_live(ctx, [u for u in usages if u], cache)
+    usages = [billing.priced([u], ctx.aws.region, cache)[0] if u else None for u in usages]
+    resources = []
+    for (key, record), live, usage in zip(items, lives, usages):
         node = GRAPH.node_for(node_of(key), record.get("kind"))
-        live = _live(ctx, record)
         resources.append({
             "key": key,
             "part": node.part if node else None,
+            "title": node.title if node else record.get("kind"),
             "kind": record.get("kind"),
             "name": record.get("name"),
             "id": record.get("id"),
@@ -49,31 +74,119 @@ def collect(ctx: Context) -> dict[str, Any]:
             "pending": is_pending(record),
             "superseded": key != node_of(key),
             "delete_error": record.get("delete_error"),
+            "billing": usage.as_json(now) if usage else None,
         })
+    bill = billing.Bill([u for u in usages if u], local=ctx.settings.local)
     return {
         "stack": ctx.stack,
         "region": ctx.aws.region,
         "account": ctx.aws.account_id,
+        "target": target(ctx),
         "state_file": str(ctx.state.path),
         "resources": resources,
+        "missing": sum(1 for r in resources if r["missing"]),
+        "cost": bill.as_json(now),
         "outputs": dict(ctx.state.outputs),
     }
 
 
-def show(report: dict[str, Any]) -> None:
-    rows = []
-    for item in report["resources"]:
-        live = item["live"]
-        if item["missing"]:
-            live = "[red]MISSING (recorded, but gone)[/]"
-        elif item["delete_error"]:
-            live = f"{live} [red](delete failed: {item['delete_error']})[/]"
-        name = item["name"] if item["id"] in (None, item["name"]) else f"{item['name']} ({item['id']})"
-        rows.append((PART_TITLES.get(item["part"], item["part"]), item["kind"], name, live))
-    title = f"Stack {report['stack']} in {report['region']} (account {report['account']})"
-    if rows:
-        ui.table(title, ["part", "kind", "name", "live state"], rows)
+def target(ctx: Context) -> str:
+    """Where the stack lives, in words: the local cloud, an emulator, or AWS."""
+    if ctx.settings.local:
+        return "the local cloud"
+    if ctx.settings.endpoint_url:
+        return f"the AWS stand-in at {ctx.settings.endpoint_url}"
+    return "AWS"
+
+
+# ---- the table -------------------------------------------------------------------------------------
+
+
+def show(report: dict[str, Any], now: datetime | None = None) -> None:
+    """The report by part of the stack, fit for the terminal's width (80 columns and up)."""
+    from rich.text import Text
+
+    from .. import layout, ui
+
+    now = now or billing.now()
+    width = ui.out.width
+    header = f"Stack {report['stack']} in {report['region']}, account {report['account']}, on {report['target']}"
+    ui.out.print(Text(header, "bold"))
+    ui.out.print(f"State file: {report['state_file']}", highlight=False, markup=False)
+    if not report["resources"]:
+        ui.out.print("Nothing recorded: `mysfits plan` shows what `mysfits up` would create.", highlight=False)
+        return
+    outputs = report["outputs"]
+    for part in [*GRAPH.parts, None]:
+        items = [r for r in report["resources"] if r["part"] == part]
+        if not items:
+            continue
+        ui.out.print(Text(PART_TITLES.get(part, str(part)), "bold"))
+        for line in layout.rows([_row(item, PART_TITLES.get(part, ""), now) for item in items], width):
+            ui.out.print(line)
+        for key, suffix in PART_URLS.get(part, []):
+            if outputs.get(key):
+                ui.out.print(f"  {outputs[key]}{suffix}", highlight=False, markup=False)  # whole, to click or copy
+        if part == "endpoint" and outputs.get("accuracy") is not None:
+            ui.out.print(f"  test accuracy {outputs['accuracy']:.4f}" + (
+                f" (Bayes-optimal {outputs['bayes_optimal_accuracy']:.4f})" if outputs.get("bayes_optimal_accuracy") else ""),
+                highlight=False)
+    _show_cost(report, width)
+    if report["missing"]:
+        ui.warn(f"{report['missing']} recorded resource{'s are' if report['missing'] > 1 else ' is'} gone (MISSING): "
+                "`mysfits up` brings the stack back, `mysfits teardown --yes` forgets what is gone")
+
+
+def _row(item: dict[str, Any], part_title: str, now: datetime):
+    from .. import layout
+
+    label = item["title"]
+    if part_title and label.startswith(part_title + " "):  # "Training job" under Training reads "Job"
+        label = label[len(part_title) + 1:]
+        label = label[0].upper() + label[1:]
+    name = item["name"] or item["id"] or ""
+    if item["id"] and item["id"] != item["name"] and not str(item["id"]).startswith(("arn:", "s3://")):
+        name = f"{name} ({item['id']})"
+    state, style = item["live"], ""
+    if item["missing"]:
+        state, style = "MISSING (recorded, but gone)", "red"
+    elif item["delete_error"]:
+        state, style = f"{state} (delete failed: {item['delete_error']})", "red"
+    return layout.Row(label, name, state, style, _bill_note(item["billing"], now))
+
+
+def _bill_note(bill: dict[str, Any] | None, now: datetime) -> str:
+    from .. import layout, pricing
+
+    if not bill:
+        return ""
+    note = f"{bill['instance_count']} × {bill['instance_type']}, "
+    note += pricing.UNKNOWN if bill["usd_per_hour"] is None else pricing.format_rate(bill["usd_per_hour"])
+    if bill["since"]:
+        note += f", since {layout.short_time(datetime.fromisoformat(bill['since']), now)}"
+        if bill["usd_so_far"] is not None:
+            note += f": {pricing.format_money(bill['usd_so_far'])}"
+    return note
+
+
+def _show_cost(report: dict[str, Any], width: int) -> None:
+    from .. import layout, pricing, ui
+
+    cost = report["cost"]
+    running = [r for r in report["resources"] if r["billing"]]
+    ui.out.print()
+    if not running:
+        ui.out.print("Cost: nothing bills by the hour (no notebook, endpoint or training job runs).", highlight=False)
+        return
+    count, unknown = len(running), len(cost["unknown_prices"])
+    known = count - unknown
+    things = f"{count} running SageMaker resource{'s' if count > 1 else ''}"
+    if not known:
+        text = f"Cost: price unknown for the {things}."
     else:
-        ui.out.print(f"{title}: nothing recorded.")
-    if report["outputs"]:
-        ui.table("URLs and outputs", ["output", "value"], sorted(report["outputs"].items()))
+        text = f"Cost: {pricing.format_rate(cost['usd_per_hour'])} for "
+        text += f"the {things}" if not unknown else f"{known} of the {things} (price unknown for {unknown})"
+        text += f"; {pricing.format_money(cost['usd_so_far'])} since {'it was' if count == 1 else 'they were'} created."
+    text += f" Prices: {cost['source']}."
+    for line in layout.wrapped(text, width, 0):
+        ui.out.print(line, highlight=False, markup=False)

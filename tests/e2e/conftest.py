@@ -29,14 +29,17 @@ class Cli:
         command = [sys.executable, "-m", "mysfits_cli.cli", "--stack", self.stack, "--state-file", str(self.state_file), *args]
         result = subprocess.run(
             command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
-            env=self.server.env(MYSFITS_POLL_SECONDS="0.1", COLUMNS="200", **env),
+            env=self.server.env(**{"MYSFITS_POLL_SECONDS": "0.1", "COLUMNS": "200", **env}),
         )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def status(self) -> dict:
-        return json.loads(self.run("status", "--json").stdout)
+    def status(self, missing: bool = False) -> dict:
+        """`status --json`, which exits 1 when recorded resources are gone (`missing`)."""
+        result = self.run("status", "--json", check=not missing)
+        assert result.returncode == (1 if missing else 0), result.stderr
+        return json.loads(result.stdout)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ def test_api_lifecycle(cli, server):
     [api] = [a for a in apigw.get_rest_apis()["items"] if a["name"] == "mysfits-api"]
     url = first.stdout.strip().splitlines()[-1]
     assert url == f"{server.url}/restapis/{api['id']}/prod/_user_request_/mysfits"
-    assert "created vpc-link mysfits-api-vpc-link; created rest-api mysfits-api" in first.stderr  # one line per part
+    assert "created vpc-link mysfits-api-vpc-link, rest-api mysfits-api" in first.stderr  # one line per part
 
     status = cli.status()
     kinds = {r["kind"]: r for r in status["resources"]}
@@ -48,7 +48,7 @@ def test_recorded_but_deleted_is_flagged(cli, server):
     apigw = server.client("apigateway")
     api_id = next(a["id"] for a in apigw.get_rest_apis()["items"] if a["name"] == "mysfits-api")
     apigw.delete_rest_api(restApiId=api_id)
-    rest = next(r for r in cli.status()["resources"] if r["kind"] == "rest-api")
+    rest = next(r for r in cli.status(missing=True)["resources"] if r["kind"] == "rest-api")
     assert rest["missing"] is True
     cli.run("up", "api", "--no-auth")  # converges: a new API
     cli.run("teardown", "--yes")

@@ -12,12 +12,13 @@ import time
 import pytest
 
 
-def mysfits(tmp_path, *args, timeout=600):
+def mysfits(tmp_path, *args, timeout=600, cwd=None, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MYSFITS_ENDPOINT_URL"}
     env.update(MYSFITS_LOCAL_HOME=str(tmp_path / "home"), MYSFITS_POLL_SECONDS="0.1", COLUMNS="200",
                AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    env.update(extra)
     return subprocess.run([sys.executable, "-m", "mysfits_cli.cli", *args], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+                          cwd=cwd or tmp_path, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
 
 
 @pytest.fixture
@@ -37,7 +38,8 @@ def test_killed_local_cloud_is_restarted_by_the_next_command(local_home):
     os.kill(old["pid"], signal.SIGKILL)
     time.sleep(0.5)
     status = mysfits(local_home, "--local", "status", "--json")
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == 1, status.stderr  # recorded resources are gone
+    assert "recorded on a local cloud started" in status.stderr and "--local teardown --yes" in status.stderr
     assert _cloud(local_home)["pid"] != old["pid"]
     report = json.loads(status.stdout)
     assert {r["kind"] for r in report["resources"] if r["missing"]} == {"vpc-link", "rest-api"}
@@ -50,7 +52,44 @@ def test_demo_runs_the_whole_flow_and_cleans_up(local_home):
     result = mysfits(local_home, "demo", "--rows", "30000")
     assert result.returncode == 0, result.stderr
     assert "Recommendations through POST /recommendations" in result.stdout
+    # nothing to copy that is about to be deleted; and how to keep it
+    assert "http://" not in result.stdout + result.stderr and "curl" not in result.stdout + result.stderr
+    assert "`mysfits demo --keep` leaves it running" in result.stderr
+    assert "Started billing: notebook instance mysfits-notebook" in result.stderr
+    assert "The local cloud bills nothing" in result.stderr
     assert result.stdout.count("-") > 0 and "accuracy" in (result.stdout + result.stderr).lower()
     assert "Tore the demo stack down" in result.stderr
     status = json.loads(mysfits(local_home, "--local", "status", "--json").stdout)
     assert status["resources"] == []
+
+
+def test_local_ignores_the_users_aws_settings_and_keeps_its_state_with_the_cloud(local_home):
+    config = local_home / "aws-config"
+    config.write_text("[default]\nregion = eu-west-3\n")
+    users = {"AWS_PROFILE": "nosuch", "AWS_DEFAULT_PROFILE": "nosuch-either", "AWS_CONFIG_FILE": str(config),
+             "AWS_ACCESS_KEY_ID": "AKIAUSERSOWN", "AWS_SECRET_ACCESS_KEY": "users-own"}
+    first, second = local_home / "a", local_home / "b"
+    first.mkdir(), second.mkdir()
+    up = mysfits(local_home, "--local", "up", "api", cwd=first, **users)
+    assert up.returncode == 0, up.stderr
+    status = mysfits(local_home, "--local", "status", "--json", cwd=second, **users)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["state_file"] == str(local_home / "home" / "state.json")
+    assert report["region"] == "us-east-1" and report["target"] == "the local cloud"
+    assert {r["kind"] for r in report["resources"]} == {"vpc-link", "rest-api"}
+    assert not (first / ".mysfits").exists() and not (second / ".mysfits").exists()
+
+    (second / ".mysfits").mkdir()
+    (second / ".mysfits" / "state.json").write_text('{"version": 2, "stacks": {}}')
+    elsewhere = mysfits(local_home, "--local", "--stack", "other", "status", cwd=second)
+    assert "not in this folder's .mysfits/state.json" in elsewhere.stderr  # a state file of this folder is named
+    hinted = mysfits(local_home, "--local", "deploy-endpoint", cwd=second, **users)
+    assert hinted.returncode == 1 and "run `mysfits --local train` first" in hinted.stderr
+
+    table = mysfits(local_home, "--local", "status", cwd=second, COLUMNS="80")
+    lines = table.stdout.splitlines()
+    assert "Mysfits API" in lines and "State file: " + str(local_home / "home" / "state.json") in lines
+    assert all(len(line) <= 80 for line in lines if "://" not in line and "State file" not in line), table.stdout
+    url = next(line.strip() for line in lines if line.strip().startswith("http://"))
+    assert url.endswith("/prod/mysfits")  # a URL on a line of its own, whole

@@ -1,0 +1,111 @@
+"""Command-line latency: `mysfits --local status` and `recommend` against `python -c "import boto3"`.
+
+    python benchmarks/bench_cli_latency.py [--rows 20000] [--repeat 7] [--max-ratio 3]
+
+Starts a local cloud of its own (a temporary MYSFITS_LOCAL_HOME), brings the whole stack up on
+it (`mysfits demo --keep`, 19 resources), then times, interleaved and each as a fresh process,
+`python -c "import boto3"` (the baseline: every command needs boto3), `mysfits --local status`
+and `mysfits --local recommend 1 2 3 4 5`, and (in this process) one POST to the recommendations
+API, which `recommend` waits for: the local cloud runs the function in a new process per request.
+Prints the medians and their ratios to the baseline, and `recommend` less the API's own time;
+exits 1 when a command takes more than --max-ratio times the baseline. Stops the cloud at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import table  # noqa: E402
+
+import mysfits_cli  # noqa: E402
+
+COMMANDS = {
+    "python -c 'import boto3'": [sys.executable, "-c", "import boto3"],
+    "mysfits --local status": [sys.executable, "-m", "mysfits_cli.cli", "--local", "status"],
+    "mysfits --local recommend 1 2 3 4 5": [sys.executable, "-m", "mysfits_cli.cli", "--local", "recommend",
+                                            "1", "2", "3", "4", "5"],
+}
+BASELINE = "python -c 'import boto3'"
+RECOMMEND = "mysfits --local recommend 1 2 3 4 5"
+API = "POST /recommendations (the API alone)"
+
+
+def run(command: list[str], env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def post(url: str) -> float:
+    request = urllib.request.Request(url, data=json.dumps({"entry": [1, 2, 3, 4, 5]}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        response.read()
+    return time.perf_counter() - start
+
+
+def api_url(home: str) -> str:
+    sections = json.loads((Path(home) / "state.json").read_text())["stacks"].values()
+    return next(s["outputs"]["recommendations_api_url"] for s in sections if s["outputs"].get("recommendations_api_url"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="rows the demo stack trains on")
+    parser.add_argument("--repeat", type=int, default=7, help="runs of each command; the median counts")
+    parser.add_argument("--max-ratio", type=float, default=3.0, help="slowest allowed command, in baseline times")
+    args = parser.parse_args(argv)
+
+    # as `pip install` leaves it: bytecode written (PYTHONDONTWRITEBYTECODE would compile each module in each run)
+    compileall.compile_dir(Path(mysfits_cli.__file__).parent, quiet=1)
+    with tempfile.TemporaryDirectory(prefix="mysfits-bench-") as home:
+        env = {k: v for k, v in os.environ.items() if k not in ("MYSFITS_STATE_FILE", "MYSFITS_ENDPOINT_URL")}
+        # the state file named, so that any version of mysfits (PYTHONPATH=<checkout>) is measured the same way
+        env.update(MYSFITS_LOCAL_HOME=home, MYSFITS_POLL_SECONDS="0.1", MYSFITS_STATE_FILE=f"{home}/state.json")
+        mysfits = [sys.executable, "-m", "mysfits_cli.cli"]
+        try:
+            demo = subprocess.run([*mysfits, "demo", "--keep", "--rows", str(args.rows)], env=env, cwd=home,
+                                  capture_output=True, text=True)
+            if demo.returncode != 0:
+                sys.exit(f"the demo stack did not come up:\n{demo.stderr[-2000:]}")
+            for command in COMMANDS.values():  # warm the file cache, and check each one works
+                run(command, env, home)
+            url = f"{api_url(home)}/recommendations"
+            times: dict[str, list[float]] = {name: [] for name in [*COMMANDS, API]}
+            for _ in range(args.repeat):
+                for name, command in COMMANDS.items():
+                    times[name].append(run(command, env, home))
+                times[API].append(post(url))
+        finally:
+            subprocess.run([*mysfits, "local", "stop"], env=env, cwd=home, stdout=subprocess.DEVNULL)
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    base = medians[BASELINE]
+    print(f"Wall time of a fresh process, median of {args.repeat} (stack of 19 resources on the local cloud)")
+    print(table([("command", "seconds", "x baseline")]
+                + [(name, f"{seconds:.3f}", f"{seconds / base:.2f}") for name, seconds in medians.items()]))
+    overhead = medians[RECOMMEND] - medians[API]
+    print(f"recommend less the API's own time: {overhead:.3f} s = {overhead / base:.2f}x the baseline")
+    slow = [name for name, seconds in medians.items() if name not in (API, RECOMMEND) and seconds / base > args.max_ratio]
+    if overhead / base > args.max_ratio:
+        slow.append(f"{RECOMMEND} (less the API)")
+    print(f"target: every command <= {args.max_ratio:g}x the baseline; "
+          + (f"missed by {', '.join(slow)}" if slow else "met"))
+    return 1 if slow else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
