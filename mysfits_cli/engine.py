@@ -22,7 +22,7 @@ from . import ui
 from .aws import Aws, is_not_found
 from .config import Settings
 from .errors import MysfitsError
-from .state import StackState
+from .state import StackState, node_of
 
 Record = dict[str, Any]
 # A call that sets one drifted property; it may return fields to merge into the record.
@@ -151,7 +151,13 @@ def generated_name(ctx: Context, key: str, identity: Record | None, make: Callab
     recorded = ctx.state.get(key)
     if recorded and recorded.get("identity") == identity and recorded.get("name"):
         return recorded["name"]
-    return make()
+    # names carry the time to the second: one made again within the same second gets a suffix
+    taken = {record.get("name") for k, record in ctx.state.items() if node_of(k) == key}
+    name, suffix = make(), 1
+    while name in taken:
+        suffix += 1
+        name = f"{make()}-{suffix}"
+    return name
 
 
 def is_pending(record: Record | None) -> bool:

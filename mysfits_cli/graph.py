@@ -52,6 +52,8 @@ class Node:
     from_state: Callable[["Context", dict], Any] | None = None
     # what can be checked before anything is created (the data file, the instance type): raises MysfitsError
     check: Callable[["Context", Any], None] | None = None
+    # what it runs on while it bills by the hour, for `plan`: (use, instance type, count)
+    bills: Callable[[Run], tuple[str, str, int]] | None = None
 
     @property
     def is_lookup(self) -> bool:

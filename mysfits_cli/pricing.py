@@ -47,7 +47,7 @@ class Price:
     region: str
     count: int
     usd_per_instance_hour: float
-    origin: str  # "table" or "live"
+    origin: str  # "table", "cross-checked" (public tables that agree) or "live"
     as_of: str  # the table's date, or the live price's fetch time (ISO 8601, UTC)
 
     @property
@@ -58,6 +58,8 @@ class Price:
     def source(self) -> str:
         if self.origin == "live":
             return f"AWS Price List API, fetched {self.as_of}"
+        if self.origin == "cross-checked":
+            return f"estimate from {_table()['cross_checked']['source']} ({self.as_of})"
         return f"shipped table of {self.as_of}"
 
     def with_count(self, count: int) -> Price:
@@ -74,9 +76,13 @@ def hourly(use: str, instance_type: str, region: str, count: int = 1, *, live_di
         if cached is not None:
             return cached.with_count(count)
     rate = _table()["sagemaker"][use].get(instance_type, {}).get(region)
+    if rate is not None:
+        return Price(use, instance_type, region, count, float(rate), "table", _table()["as_of"])
+    checked = _table()["cross_checked"]
+    rate = checked["sagemaker"][use].get(instance_type, {}).get(region)
     if rate is None:
         return None
-    return Price(use, instance_type, region, count, float(rate), "table", _table()["as_of"])
+    return Price(use, instance_type, region, count, float(rate), "cross-checked", checked["as_of"])
 
 
 def since(price: Price, started_at: datetime, now: datetime | None = None) -> float:

@@ -198,6 +198,7 @@ def still_running(ctx: Context) -> list[str]:
 class PlannedNode:
     node: Node
     change: Change
+    usage: Any = None  # billing.Usage, priced, for what bills by the hour
 
 
 def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs: dict[str, Any]) -> list[PlannedNode]:
@@ -214,17 +215,28 @@ def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs
             planned.append(PlannedNode(node, Change("blocked", note=f"needs {graph[missing].title}")))
             continue
         run = Run(ctx, options, {need: outputs.get(need) for need in node.needs}, planning=True)
+        usage = None
         try:
             if node.plan is None:
                 outputs[node.key] = node.apply(run)
                 change = Change("read")
             else:
                 change, outputs[node.key] = node.plan(run)
+            if node.bills:
+                usage = _priced_usage(ctx, node, node.bills(run))
         except Exception as exc:  # noqa: BLE001 - the plan shows what it could not find out, and goes on
             failed[node.key] = node.key
             change = Change("fail", note=str(exc) if isinstance(exc, MysfitsError) else engine.one_line(exc))
-        planned.append(PlannedNode(node, change))
+        planned.append(PlannedNode(node, change, usage))
     return planned
+
+
+def _priced_usage(ctx: Context, node: Node, runs_on: tuple[str, str, int]) -> Any:
+    from . import billing
+
+    use, instance_type, count = runs_on
+    usage = billing.Usage(node.kind or "", node.title, use, instance_type, count, None)
+    return billing.priced([usage], ctx.aws.region, ctx.state.path.parent)[0]
 
 
 # ---- destroy -------------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ def show_plan(planned: list[PlannedNode], where: str = "") -> None:
         detail = ", ".join(change.fields)
         if change.note:
             detail = f"{detail}: {change.note}" if detail else change.note
+        if item.usage is not None:
+            detail = f"{detail}; {item.usage.priced_instances()}" if detail else item.usage.priced_instances()
         head = f"{number:>{number_width}}  {change.action:<{action_width}}  {(item.node.part or 'shared'):<{part_width}}  "
         text = ui.with_global_options(f"{item.node.title}  {detail}" if detail else item.node.title)
         body = layout.wrapped(text, width, len(head))
@@ -91,6 +93,21 @@ def show_plan(planned: list[PlannedNode], where: str = "") -> None:
                                    f"  {(item.node.part or 'shared'):<{part_width}}  ", body[0][len(head):]))
         for line in body[1:]:
             ui.out.print(line, highlight=False, markup=False)
+    _plan_cost(planned, width)
+
+
+def _plan_cost(planned: list[PlannedNode], width: int) -> None:
+    """What bills by the hour once the plan is applied; a training job bills only while it trains."""
+    usages = [item.usage for item in planned if item.usage is not None and item.change.action not in ("fail", "blocked")]
+    if not usages:
+        return
+    steady = billing.Bill([u for u in usages if u.use != "training"], local=False)
+    parts = [f"Once up: {steady.rate()} for " + ", ".join(
+        f"the {billing.NOUNS[u.kind]} ({u.priced_instances()})" for u in steady.usages)] if steady.usages else []
+    parts += [f"while it trains (minutes), the training job: {u.priced_instances()}" for u in usages if u.use == "training"]
+    sources = billing.Bill(usages, local=False).source()
+    for line in layout.wrapped(f"{'; '.join(parts)}. Prices: {sources}.", width, 0):
+        ui.out.print(line, highlight=False, markup=False)
 
 
 def show_billing(ctx: Context, outcome: Outcome, graph: Graph, always: bool = False) -> None:

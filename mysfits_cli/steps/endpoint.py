@@ -71,6 +71,11 @@ def endpoint(run: Run) -> Endpoint:
     return Endpoint(ENDPOINT_KEY, name, config["name"])
 
 
+def bills(run: Run) -> tuple[str, str, int]:
+    config = run["endpoint.config"]
+    return "hosting", config["instance_type"], config["instance_count"]
+
+
 def ensure_endpoint(run: Run) -> Record:
     ctx = run.ctx
     recorded = ctx.state.get(ENDPOINT_KEY)

@@ -164,6 +164,10 @@ def notebook_instance(run: Run) -> NotebookInstance:
     return NotebookInstance(INSTANCE_KEY, ctx.settings.name("notebook"), run["sagemaker.role"]["arn"], instance_type)
 
 
+def bills(run: Run) -> tuple[str, str, int]:
+    return "notebook", instance_type_for(*_instance_type_choice(run.ctx, run.options)), 1
+
+
 def publish_notebook(run: Run, notebook: Record) -> Record:
     ctx = run.ctx
     name = notebook["name"]

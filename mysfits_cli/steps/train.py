@@ -363,6 +363,12 @@ def plan_job(run: Run) -> tuple[Change, Record]:
     return Change("unchanged"), recorded
 
 
+def bills(run: Run) -> tuple[str, str, int]:
+    """While it trains (minutes), not for as long as the stack is up."""
+    spec = resolve_spec(run.ctx, run.options.train)
+    return "training", spec.instance_type, spec.instance_count
+
+
 def training_output(run: Run) -> DataPrefix:
     """Where SageMaker writes the model artifacts, so that `teardown --purge-data` removes them."""
     data = run["train.data"]

@@ -115,9 +115,18 @@ def test_a_missing_region_has_no_price_rather_than_us_east_1s():
 
 
 def test_a_missing_instance_type_or_use_has_no_price():
-    assert pricing.hourly("training", "ml.m5.2xlarge", "us-east-1") is None
-    assert pricing.hourly("hosting", "ml.m4.xlarge", "us-east-1") is None
+    assert pricing.hourly("training", "ml.m5.2xlarge", "eu-west-1") is None
+    assert pricing.hourly("hosting", "ml.m4.xlarge", "ap-south-1") is None
     assert pricing.hourly("training", "ml.t3.medium", "us-east-1") is None
+
+
+def test_the_workshop_defaults_have_cross_checked_estimates_in_us_east_1_said_as_such():
+    for use, instance_type, usd in (("notebook", "ml.t2.medium", 0.0464), ("training", "ml.m5.2xlarge", 0.461),
+                                    ("hosting", "ml.m4.xlarge", 0.28)):
+        price = pricing.hourly(use, instance_type, "us-east-1")
+        assert price.usd_per_hour == usd and price.origin == "cross-checked"
+        assert price.source.startswith("estimate from public SageMaker price tables")
+    assert pricing.hourly("notebook", "ml.t3.medium", "us-east-1").origin == "table"  # the Price List comes first
 
 
 def test_an_unknown_use_or_negative_count_is_a_programming_error():
@@ -131,7 +140,7 @@ def test_total_per_hour_adds_the_known_prices_only():
     prices = [
         pricing.hourly("notebook", "ml.t3.medium", "us-east-1"),
         pricing.hourly("training", "ml.m5.xlarge", "us-east-1", count=2),
-        pricing.hourly("hosting", "ml.m4.xlarge", "us-east-1"),
+        pricing.hourly("hosting", "ml.m4.xlarge", "eu-west-1"),
     ]
     assert prices[2] is None
     assert pricing.total_per_hour(prices) == pytest.approx(0.05 + 0.46)
