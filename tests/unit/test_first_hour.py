@@ -191,7 +191,7 @@ def _sagemaker_resources(ctx):
     sagemaker.create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=role)
     sagemaker.create_model(ModelName="m", PrimaryContainer={"Image": "i"}, ExecutionRoleArn=role)
     sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 2, "InstanceType": "ml.m5.xlarge"}])
+        "VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 2, "InstanceType": "ml.c5.large"}])
     sagemaker.create_endpoint(EndpointName="e", EndpointConfigName="c")
     return [{"kind": "notebook-instance", "id": "nb", "name": "nb"}, {"kind": "endpoint", "id": "e", "name": "e"},
             {"kind": "iam-role", "id": "r", "name": "r"}]
@@ -205,8 +205,8 @@ def test_running_sagemaker_resources_are_priced_from_the_table(ctx):
     by_kind = {u.kind: u for u in bill.usages}
     assert set(by_kind) == {"notebook-instance", "endpoint"}
     assert by_kind["notebook-instance"].price.usd_per_hour == pytest.approx(0.05)
-    assert (by_kind["endpoint"].instance_type, by_kind["endpoint"].count) == ("ml.m5.xlarge", 2)
-    assert by_kind["endpoint"].price is None  # the shipped table has no hosting prices: unknown, not guessed
+    assert (by_kind["endpoint"].instance_type, by_kind["endpoint"].count) == ("ml.c5.large", 2)
+    assert by_kind["endpoint"].price is None  # not in the shipped table: unknown, not guessed
     assert bill.rate() == "$0.05/h plus 1 price unknown"
     later = by_kind["notebook-instance"].since + timedelta(hours=2)
     assert by_kind["notebook-instance"].cost_so_far(later) == pytest.approx(0.10)
