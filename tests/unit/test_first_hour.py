@@ -244,9 +244,9 @@ def test_live_prices_are_fetched_only_when_asked_and_cached_beside_the_state(ctx
         stubber.add_response("get_products", page(product("ml.t3.medium", "Notebook", "us-east-1", 0.06,
                                                           "USE1-Notebk:ml.t3.medium")),
                              request("us-east-1", "ml.t3.medium", "Notebook"))
-        stubber.add_response("get_products", page(product("ml.m5.xlarge", "Hosting", "us-east-1", 0.25,
-                                                          "USE1-Host:ml.m5.xlarge")),
-                             request("us-east-1", "ml.m5.xlarge", "Hosting"))
+        stubber.add_response("get_products", page(product("ml.c5.large", "Hosting", "us-east-1", 0.25,
+                                                          "USE1-Host:ml.c5.large")),
+                             request("us-east-1", "ml.c5.large", "Hosting"))
         report = collect(ctx, live_prices=True)
         stubber.assert_no_pending_responses()
     assert report["cost"]["usd_per_hour"] == pytest.approx(0.06 + 2 * 0.25)
