@@ -33,10 +33,10 @@ T = TypeVar("T")
 TOTAL_ATTEMPTS = 8
 
 
-def _client_config(loopback: bool) -> Config:
+def _client_config(loopback: bool, attempts: int = TOTAL_ATTEMPTS) -> Config:
     """A server on this machine answers a connection at once or not at all: a short connect timeout."""
     return Config(
-        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         user_agent_extra=f"mysfits/{__version__}",
         connect_timeout=2 if loopback else 10,
         read_timeout=70,
@@ -166,14 +166,17 @@ class Aws:
             )
         return check_region(region)
 
-    def client(self, service: str):
+    def client(self, service: str, attempts: int = TOTAL_ATTEMPTS):
+        """The service's client; `attempts=1` for a caller that paces a quota itself, where botocore's
+        silent back-off would hide the wait."""
+        key = service if attempts == TOTAL_ATTEMPTS else f"{service}/{attempts}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self.session.client(
+            if key not in self._clients:
+                self._clients[key] = self.session.client(
                     service, endpoint_url=self.settings.endpoint_url,
-                    config=_client_config(_is_loopback(self.settings.endpoint_url)),
+                    config=_client_config(_is_loopback(self.settings.endpoint_url), attempts),
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     @cached_property
     def account_id(self) -> str:

@@ -306,7 +306,7 @@ def destroy(ctx: Context, graph: Graph, targets: dict[str, list[Target]]) -> lis
                 held_by = [d for d in graph.dependents(node.key) if not finished[d]]
                 items = targets.get(node.key, [])
                 if node.held_by_dependents and held_by and items:
-                    reason = f"kept: {graph[held_by[0]].title.lower()} could not be deleted, and AWS refuses while it exists"
+                    reason = f"kept: the {graph[held_by[0]].title} could not be deleted, and AWS refuses while it exists"
                     failures.extend((target.label, reason) for target in items)
                     finished[node.key] = False
                 elif not items:

@@ -270,9 +270,11 @@ def wait_for(
 
 
 def countdown(label: str, seconds: float, reason: str) -> None:
-    """Wait out a quota window on the board, showing the time left."""
+    """Wait out a quota window on the board, showing the time left (and saying so once, in any case)."""
+    step(f"{label}: waiting {seconds:.0f} s for the {reason}")
     deadline = time.monotonic() + seconds
-    with board.activity(label):
+    own_line = board.activity(label) if board.current is None else contextlib.nullcontext()
+    with own_line:
         while (left := deadline - time.monotonic()) > 0:
             board.update(f"{reason}: {left:.0f}s left")
             board.sleep(min(1.0, left))

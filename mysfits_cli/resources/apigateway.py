@@ -210,7 +210,7 @@ class RestApi(Resource):
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
         """DeleteRestApi is limited to one request every 30 seconds per account: wait out the window when told."""
-        client = ctx.aws.client("apigateway")
+        client = ctx.aws.client("apigateway", attempts=1)
         for attempt in range(DELETE_ATTEMPTS):
             try:
                 client.delete_rest_api(restApiId=record["id"])
@@ -219,7 +219,7 @@ class RestApi(Resource):
                 if attempt == DELETE_ATTEMPTS - 1:
                     raise
                 ui.countdown(f"rest-api {record.get('name')}", retry_after(exc, DELETE_QUOTA_SECONDS),
-                             "DeleteRestApi quota (1 per 30 s per account)")
+                             "DeleteRestApi quota (1 request per 30 s per account)")
         return None
 
     @classmethod

@@ -336,7 +336,14 @@ class Endpoint(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
-        ctx.aws.client("sagemaker").delete_endpoint(EndpointName=record["id"])
+        """SageMaker refuses to delete an endpoint that is being created or updated: wait for it first."""
+        name = record["id"]
+        status = (_describe_endpoint(ctx, name) or {}).get("EndpointStatus")
+        if status == "Deleting":
+            return "{label} was already being deleted"
+        if status in ENDPOINT_IN_PROGRESS:
+            _wait_endpoint_settled(ctx, name)
+        ctx.aws.client("sagemaker").delete_endpoint(EndpointName=name)
         return None
 
     @classmethod
@@ -357,6 +364,8 @@ class Endpoint(Resource):
 
 # Statuses an endpoint does not leave by itself (SageMaker's DescribeEndpoint).
 ENDPOINT_FINAL_FAILURES = {"Failed", "OutOfService", "UpdateRollbackFailed"}
+# Statuses it moves on from by itself, and in which it can be neither updated nor deleted.
+ENDPOINT_IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
 
 
 def _describe_endpoint(ctx: Context, name: str) -> dict[str, Any] | None:
@@ -378,6 +387,16 @@ def _wait_endpoint(ctx: Context, name: str) -> Record:
         timeout=ENDPOINT_TIMEOUT, interval=ctx.settings.poll_seconds,
     )
     return _endpoint_record(latest)
+
+
+def _wait_endpoint_settled(ctx: Context, name: str) -> None:
+    def read() -> tuple[str, str | None]:
+        described = _describe_endpoint(ctx, name)
+        return ("GONE", None) if described is None else (described["EndpointStatus"], described.get("FailureReason"))
+
+    ui.wait_for(f"Endpoint {name} (to settle before deletion)", read, ready=set(),
+                final={"InService", "GONE"} | ENDPOINT_FINAL_FAILURES, timeout=ENDPOINT_TIMEOUT,
+                interval=ctx.settings.poll_seconds)
 
 
 def _endpoint_record(described: dict[str, Any]) -> Record:

@@ -38,6 +38,8 @@ OUTPUT_KEY = "train.output"
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 42
 FINISHED = {"Completed", "Failed", "Stopped"}
+# A job that failed to assume a new role is started again after this long: IAM spreads a role in seconds.
+ROLE_RETRY_DELAY = 10.0
 
 
 def timestamp() -> str:
@@ -306,7 +308,9 @@ def training_job(run: Run) -> Record:
         ctx.state.retire(JOB_KEY)  # a running one is stopped once the new one is under way
     job = _run_job(run, spec)
     if job["status"] == "Failed" and is_role_settling_message(job.get("failure") or ""):
-        ui.warn(f"Training job {job['id']} failed because IAM had not spread the new role yet: starting it again, once")
+        ui.warn(f"Training job {job['id']} failed because IAM had not spread the new role yet: "
+                f"starting it again in {ROLE_RETRY_DELAY:.0f} s, once")
+        ui.countdown(f"Training job {job['id']}", ROLE_RETRY_DELAY, "IAM settling")
         ctx.state.retire(JOB_KEY)
         job = _run_job(run, spec)
     if job["status"] in ("Failed", "Stopped"):

@@ -12,7 +12,7 @@ Environment:
 
 Responses: 200 recommendation / OPTIONS preflight; 400 malformed request; 405 other methods;
 500 service misconfigured or unexpected failure; 502 endpoint failed or answered nonsense;
-503 endpoint throttled or unavailable. Every response is JSON and carries CORS headers.
+503 endpoint throttled, unavailable or too slow. Every response is JSON and carries CORS headers.
 Server-side failures answer a generic message; what went wrong (error codes, the endpoint's
 own message, which may name the endpoint, its ARN or the account) goes to the log only.
 
@@ -33,7 +33,7 @@ import time
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 MYSFITS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mysfits.json")
 DEFAULT_CONTENT_TYPE = "application/jsonlines"
@@ -217,6 +217,8 @@ def _predict(endpoint, content_type, entry):
         busy = code in UNAVAILABLE_CODES or http_status in (429, 503)
         raise RequestError(503 if busy else 502, BUSY if busy else FAILED,
                            f"InvokeEndpoint failed: {code or 'error'}: {_truncate(error.get('Message', ''))}") from None
+    except (ReadTimeoutError, ConnectTimeoutError) as exc:  # too slow for API Gateway's 29 s: try again later
+        raise RequestError(503, BUSY, f"InvokeEndpoint timed out: {_truncate(str(exc))}") from None
     except BotoCoreError as exc:
         raise RequestError(502, FAILED, f"InvokeEndpoint unreachable: {_truncate(str(exc))}") from None
     return _predicted_label(raw)

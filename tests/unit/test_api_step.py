@@ -146,3 +146,20 @@ def test_interrupted_before_deployment_deploys_next_time(seeded, ctx, make_ctx, 
     before = len(resumed.aws.client("apigateway").get_deployments(restApiId=api_id)["items"])
     up_api(resumed, None, None, True)
     assert len(resumed.aws.client("apigateway").get_deployments(restApiId=api_id)["items"]) == before + 1
+
+
+def test_a_vpc_link_whose_api_could_not_be_deleted_is_kept_at_once_not_waited_for(seeded, ctx, monkeypatch, record_calls):
+    from mysfits_cli.resources import apigateway
+
+    up_api(ctx, None, None, False)
+
+    def refuse(cls, ctx_, record):
+        raise MysfitsError("API Gateway is having a bad day")
+
+    monkeypatch.setattr(apigateway.RestApi, "delete", classmethod(refuse))
+    recorder = record_calls(ctx)
+    failures = dict(destroy(ctx))
+    assert failures["rest-api mysfits-api"] == "API Gateway is having a bad day"
+    assert failures["vpc-link mysfits-api-vpc-link"].startswith("kept: the Mysfits API could not be deleted")
+    assert "DeleteVpcLink" not in recorder.mutating
+    assert ctx.state.get("api.rest-api")["delete_error"] == "API Gateway is having a bad day"
