@@ -105,7 +105,7 @@ def evaluate(
 ) -> None:
     """Send the test split through the endpoint and report accuracy, latency and per-mysfit recall."""
     from ..runtime import open_stack
-    from ..steps.endpoint import evaluate_endpoint, show_report
+    from ..steps.evaluation import evaluate_endpoint, show_report
 
     with open_stack(ctx.obj, read_only=True) as stack:
         report = evaluate_endpoint(stack, batches)

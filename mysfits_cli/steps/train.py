@@ -8,17 +8,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import ui
 from ..aws import describe_or_none
 from ..engine import Change, Context, Record, Unknown, ensure, generated_name, is_pending
 from ..errors import MysfitsError
 from ..graph import Run
 from ..instance_choice import check_instance_type, instance_type_for
-from ..ml import dataset, recordio
 from ..ml.images import knn_image_uri
-from ..options import CSV, RECORDIO, TrainOptions, UpOptions
+from ..options import RECORDIO, TrainOptions, UpOptions
 from ..resources.iam import is_role_settling_message
 from ..resources.s3 import Bucket, DataPrefix
 from ..resources.sagemaker import TrainingJob, training_job_record
@@ -26,7 +23,7 @@ from .notebook import data_bucket
 
 DEFAULT_TRAINING_TYPE = "ml.m5.2xlarge"
 INSTANCE_TYPE_FLAG = "--instance-type (on `up`: --training-instance-type)"
-FEATURE_DIM = dataset.N_QUESTIONS  # every row is five answers and a label
+FEATURE_DIM = 5  # every row is five answers and a label (ml.dataset.N_QUESTIONS)
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # Time allowed on top of --max-runtime for SageMaker to find instances and pull the image.
@@ -90,7 +87,9 @@ def resolve_spec(ctx: Context, opts: TrainOptions) -> TrainingSpec:
         return asked if asked is not None else recorded.get(name, default)
 
     if opts.data is not None:
-        data: dict[str, Any] = {"file": str(opts.data), "sha256": dataset.file_sha256(opts.data)}
+        from ..ml.dataset import file_sha256
+
+        data: dict[str, Any] = {"file": str(opts.data), "sha256": file_sha256(opts.data)}
     elif opts.rows is not None or "file" not in recorded.get("data", {}):
         data = {"rows": opts.rows if opts.rows is not None else recorded.get("data", {}).get("rows", DEFAULT_ROWS)}
     else:
@@ -108,38 +107,6 @@ def resolve_spec(ctx: Context, opts: TrainOptions) -> TrainingSpec:
         max_runtime=pick("max_runtime", opts.max_runtime, 3600),
     )
     return spec
-
-
-def load_rows(spec: TrainingSpec) -> np.ndarray:
-    """The rows (answers, label), read from the file or generated."""
-    if "file" in spec.data:
-        rows = dataset.read_csv_cached(spec.data["file"], spec.data["sha256"])
-        ui.done(f"Read {len(rows):,} rows from {spec.data['file']}")
-        return rows
-    rows = dataset.generate(spec.data["rows"], spec.seed)
-    ui.done(f"Generated {len(rows):,} rows (seed {spec.seed})")
-    return rows
-
-
-def encode(rows: np.ndarray, content_type: str) -> bytes:
-    features, labels = rows[:, :-1], rows[:, -1]
-    if content_type == CSV:
-        return recordio.encode_csv(features, labels)
-    return recordio.encode(features.astype(np.float64), labels.astype(np.float64))
-
-
-def decode(body: bytes, content_type: str) -> np.ndarray:
-    """Rows (answers, label) back from what `encode` wrote."""
-    features, labels = recordio.decode_csv(body) if content_type == CSV else recordio.decode(body)
-    return np.column_stack([features, labels]).astype(np.int64)
-
-
-def shards(rows: np.ndarray, count: int, content_type: str) -> dict[str, bytes]:
-    extension = "csv" if content_type == CSV else "rec"
-    return {
-        f"part-{index:04d}-of-{count:04d}.{extension}": encode(part, content_type)
-        for index, part in enumerate(np.array_split(rows, count))
-    }
 
 
 def _channel(name: str, uri: str, content_type: str, sharded: bool) -> dict[str, Any]:
@@ -252,14 +219,9 @@ def training_data(run: Run) -> DataPrefix:
     prefix = f"{ctx.stack}/"
 
     def objects() -> dict[str, bytes]:
-        rows = load_rows(spec)
-        check_shape(rows, spec)
-        train_rows, test_rows = dataset.split(rows, spec.seed)
-        ui.done(f"Split {len(train_rows):,} rows for training, {len(test_rows):,} for testing (seed {spec.seed})")
-        made = {f"{prefix}train/{name}": body
-                for name, body in shards(train_rows, spec.instance_count, spec.content_type).items()}
-        made.update({f"{prefix}test/{name}": body for name, body in shards(test_rows, 1, spec.content_type).items()})
-        return made
+        from .training_data import split_objects
+
+        return split_objects(spec, prefix)
 
     bucket_name = run["train.bucket"]["id"]
     return DataPrefix(DATA_KEY, bucket_name, [f"{prefix}train/", f"{prefix}test/"], objects, spec.data_source)
@@ -276,12 +238,9 @@ def check_data(ctx: Context, options: UpOptions) -> None:
     """A data file is read and checked before anything is created (its rows are kept for the upload)."""
     spec = resolve_spec(ctx, options.train)
     if "file" in spec.data:
-        check_shape(dataset.read_csv_cached(spec.data["file"], spec.data["sha256"]), spec)
+        from .training_data import check_shape, read_rows
 
-
-def check_shape(rows: np.ndarray, spec: TrainingSpec) -> None:
-    if spec.instance_count > 1 and len(rows) < 10 * spec.instance_count:
-        raise MysfitsError(f"{len(rows)} rows are too few to shard over {spec.instance_count} instances")
+        check_shape(read_rows(spec), spec)
 
 
 def publish_test_split(run: Run, data: Record) -> Record:
@@ -291,7 +250,9 @@ def publish_test_split(run: Run, data: Record) -> Record:
     ctx.state.set_output("test_data", f"s3://{data['bucket']}/{ctx.stack}/test/")
     ctx.state.set_output("test_content_type", source.get("content_type", RECORDIO))
     if "rows" in source.get("data", {}):
-        ctx.state.set_output("bayes_optimal_accuracy", round(dataset.bayes_optimal_accuracy(), 6))
+        from ..ml.dataset import bayes_optimal_accuracy
+
+        ctx.state.set_output("bayes_optimal_accuracy", round(bayes_optimal_accuracy(), 6))
     else:
         ctx.state.drop_output("bayes_optimal_accuracy")
     return data

@@ -13,7 +13,7 @@ from mysfits_cli.steps import train as train_step
 from mysfits_cli.ml import dataset
 from mysfits_cli.ml.evaluate import EvaluationReport, MysfitSummary
 from mysfits_cli.options import TrainOptions
-from mysfits_cli.steps.endpoint import evaluate_endpoint, read_test_split, show_report
+from mysfits_cli.steps.evaluation import evaluate_endpoint, read_test_split, show_report
 from tests.support.steps import deploy_endpoint, destroy, destroy_keys, train
 
 ACCOUNT = "123456789012"

@@ -16,6 +16,8 @@ from mysfits_cli.options import TrainOptions
 from mysfits_cli.resources.s3 import Bucket, DataPrefix
 from mysfits_cli.resources.sagemaker import TrainingJob
 from mysfits_cli.steps import train as train_step
+from mysfits_cli.options import RECORDIO
+from mysfits_cli.steps import training_data
 from mysfits_cli.steps.train import LogTail, follow_job
 from tests.support.steps import destroy_keys, train
 
@@ -176,7 +178,7 @@ def test_train_uploads_the_seeded_split_and_starts_the_k_nn_job(ctx):
     [test_body] = objects(ctx, "mysfits/test/").values()
     features, labels = recordio.decode(train_body)
     assert np.array_equal(np.column_stack([features, labels]), expected_train)
-    assert train_step.decode(test_body, train_step.RECORDIO).tolist() == expected_test.tolist()
+    assert training_data.decode(test_body, RECORDIO).tolist() == expected_test.tolist()
 
     kinds = {key: record["kind"] for key, record in ctx.state.resources.items()}
     assert kinds == {
