@@ -43,7 +43,9 @@ def notebook_policy(ctx: Context, role_name: str, bucket: str) -> dict[str, Any]
 
     Three statements keep Resource "*" because AWS offers no resource-level permission for those
     actions (Service Authorization Reference): ecr:GetAuthorizationToken, cloudwatch:PutMetricData
-    (narrowed by its namespace condition instead) and SageMaker's List* actions.
+    (narrowed by its namespace condition instead) and SageMaker's List* actions, which the notebook
+    uses. The other SageMaker actions without resource-level permission (Search, the lineage and
+    resource-policy actions, ...) are not granted: the workshop's notebook uses none of them.
     """
     from ..ml.images import knn_image_uri
 
