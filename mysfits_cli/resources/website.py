@@ -100,7 +100,7 @@ class WebPage(Resource):
         if live is not None and live.stack is None and has_backup and _etag(ctx, bucket, key) == _etag(ctx, bucket, backup):
             ctx.aws.client("s3").delete_object(Bucket=bucket, Key=backup)  # put back before a kill: finish it
             invalidate(ctx, record.get("distribution_id"))
-            return "Put back the page that was there before {label}"
+            return "Put the site's own page back in place of {label}"
         if live is not None and live.stack != ctx.stack:
             kept = f"; the page before mysfits is still in {backup}" if has_backup else ""
             return f"Left {{label}} as it is: it is no longer this stack's page{kept}"
@@ -109,7 +109,7 @@ class WebPage(Resource):
         if has_backup:
             _copy(ctx, bucket, backup, key)
             s3.delete_object(Bucket=bucket, Key=backup)
-            outcome = "Put back the page that was there before {label}"
+            outcome = "Put the site's own page back in place of {label}"
         elif live is not None:
             s3.delete_object(Bucket=bucket, Key=key)
         invalidate(ctx, record.get("distribution_id"))

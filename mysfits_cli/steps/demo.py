@@ -36,7 +36,9 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
     show_outcome(outcome, GRAPH, "mysfits demo")
     show_billing(ctx, outcome, GRAPH, always=True)
     if not outcome.ok:
-        raise MysfitsError("The demo stack did not come up (see above); `mysfits teardown --yes` removes what did")
+        raise MysfitsError("The demo stack did not come up (see above). The local cloud keeps what did, to look at: "
+                           "`mysfits --local status`; `mysfits --local teardown --yes` then `mysfits local stop` "
+                           "remove it")
     timings = _part_timings(outcome) + [("up, wall time", time.perf_counter() - started)]
 
     reco_url = f"{ctx.state.outputs['recommendations_api_url']}{ROUTE}"
