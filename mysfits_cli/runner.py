@@ -164,31 +164,23 @@ def _sweep_retired(ctx: Context, graph: Graph, finished: Node, selected: set[str
                             f"{engine.one_line(exc)}")
 
 
-# Kinds that run (and bill) on AWS by themselves once created, and the states in which they do.
-STILL_RUNNING = {
-    "training-job": ("InProgress", "`{up}` follows it again, `{teardown}` stops it"),
-    "notebook-instance": ("Pending", "`{teardown}` stops and deletes it"),
-    "endpoint": ("Creating", "`{teardown}` deletes it"),
+# What stops each kind of resource that keeps running (and billing) on AWS by itself.
+STOPPED_BY = {
+    "training-job": "`{up}` follows it again, `{teardown}` stops it",
+    "notebook-instance": "`{teardown}` stops and deletes it",
+    "endpoint": "`{teardown}` deletes it",
 }
 
 
 def still_running(ctx: Context) -> list[str]:
-    """What keeps running on AWS after an interruption: one line each, with what stops it."""
-    lines = []
-    for key, record in ctx.state.items():
-        kind = record.get("kind", "")
-        if kind not in STILL_RUNNING or (engine.is_pending(record) and "id" not in record):
-            continue
-        cls = engine.Resource.registry[kind]
-        try:
-            status = cls.status(ctx, record)
-        except Exception:  # noqa: BLE001 - best effort while the user waits to get their prompt back
-            status = "status unknown"
-        if status is None or status in ("Completed", "Failed", "Stopped", "Deleting"):
-            continue
-        _, advice = STILL_RUNNING[kind]
-        lines.append(f"{kind} {record.get('name')} is {status}: {advice}")
-    return lines
+    """What keeps running on AWS after an interruption, and billing: one line each, with what stops it."""
+    from . import billing
+
+    try:
+        bill = billing.bill_for(ctx, [record for _, record in ctx.state.items()])
+    except Exception:  # noqa: BLE001 - best effort while the user waits to get their prompt back
+        return []
+    return [f"{usage.label} ({usage.priced_instances()}): {STOPPED_BY[usage.kind]}" for usage in bill.usages]
 
 
 # ---- plan ----------------------------------------------------------------------------------------

@@ -78,9 +78,9 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
             raise typer.Exit(1)
         outcome = up(stack, options, only, skip)
         show_outcome(outcome, GRAPH, resume_command(), still_running(stack) if outcome.interrupted else [])
-        show_billing(stack, outcome, GRAPH, always=billing)
         if outcome.interrupted:
             raise KeyboardInterrupt
+        show_billing(stack, outcome, GRAPH, always=billing)
         if not outcome.ok:
             raise typer.Exit(1)
         return after(stack) if after else None

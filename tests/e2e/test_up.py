@@ -109,7 +109,7 @@ def test_ctrl_c_leaves_a_whole_state_says_what_still_runs_and_the_rerun_carries_
     [section] = [s for k, s in state["stacks"].items() if k.startswith("interrupted/")]
     assert section["resources"]["train.job"]["name"].startswith("interrupted-knn-")
     if "Still running on AWS" in err:
-        assert "training-job interrupted-knn-" in err and "teardown`" in err
+        assert "training job interrupted-knn-" in err and "teardown`" in err
 
     resumed = cli.run("up", "--only", "train", "--rows", "400000")
     assert "Training again" not in resumed.stderr  # the same job, followed
