@@ -26,6 +26,12 @@ def test_wheel_contains_the_data_folders(tmp_path):
         "mysfits_cli/data/mysfits.json",
         "mysfits_cli/data/questionnaire.json",
         "mysfits_cli/data/knn-image-registries.json",
+        "mysfits_cli/data/prices.json",
+        "mysfits_cli/data/sagemaker-instance-types.json",
     ):
         assert expected in names
     assert not any(name.startswith("tests/") for name in names)
+    # every module of the source tree is in the wheel: a subpackage left out of pyproject.toml breaks the install
+    modules = {str(path.relative_to(ROOT)) for path in (ROOT / "mysfits_cli").rglob("*.py")
+               if "__pycache__" not in path.parts}
+    assert sorted(modules - names) == []
