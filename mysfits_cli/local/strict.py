@@ -78,6 +78,11 @@ def _now() -> float:
 # -- API Gateway --------------------------------------------------------------------
 
 
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds (rounded up) from one second on; milliseconds below it."""
+    return str(math.ceil(seconds)) if seconds >= 1 else f"{max(seconds, 0.001):.3f}"
+
+
 def delete_rest_api_quota() -> None:
     """DeleteRestApi: one request per 30 seconds per account.
 
@@ -90,7 +95,9 @@ def delete_rest_api_quota() -> None:
     header (botocore: TooManyRequestsException.retryAfterSeconds).
     We: count every DeleteRestApi that passes, per account and region; within 30 AWS
     seconds of the last one answer 429 with `{"message": "Too Many Requests"}` and
-    Retry-After: the real seconds left, rounded up.
+    Retry-After: the real seconds left, in whole seconds when there is a second or more left; below
+    that (at a small time scale the window lasts milliseconds), to the millisecond, since a whole
+    second would be far longer than the window the client is asked to wait out.
     """
 
     def guard(original, response: APIGatewayResponse, *args: Any, **kwargs: Any):
@@ -100,7 +107,7 @@ def delete_rest_api_quota() -> None:
             if last is not None and now - last < DELETE_REST_API_WINDOW:
                 wait = (DELETE_REST_API_WINDOW - (now - last)) * context.current().clock.scale
                 raise api_gateway_error(429, "TooManyRequestsException", "Too Many Requests",
-                                        {"Retry-After": str(max(1, math.ceil(wait)))})
+                                        {"Retry-After": retry_after_header(wait)})
             _last_rest_api_delete[key] = now
         return original(response, *args, **kwargs)
 

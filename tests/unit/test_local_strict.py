@@ -382,3 +382,10 @@ def test_install_is_idempotent_and_uninstall_leaves_nothing_behind():
     assert patched_attributes() == before
     assert not strict._last_rest_api_delete and not strict._role_created
     emulation.uninstall()  # a second uninstall is harmless
+
+
+def test_retry_after_is_whole_seconds_but_keeps_a_window_shorter_than_one_second():
+    assert strict.retry_after_header(29.2) == "30"
+    assert strict.retry_after_header(1.0) == "1"
+    assert strict.retry_after_header(0.006) == "0.006"  # at the default time scale the window lasts 6 ms
+    assert strict.retry_after_header(0.0) == "0.001"
