@@ -30,6 +30,9 @@ class Run:
         return self.inputs[key]
 
 
+PROPER_NOUNS = {"Mysfits", "Cognito", "SageMaker", "CodeCommit", "CloudFront"}
+
+
 @dataclass(frozen=True)
 class Node:
     key: str
@@ -54,6 +57,14 @@ class Node:
     check: Callable[["Context", Any], None] | None = None
     # what it runs on while it bills by the hour, for `plan`: (use, instance type, count)
     bills: Callable[[Run], tuple[str, str, int]] | None = None
+
+    @property
+    def noun(self) -> str:
+        """The title inside a sentence: "training job", but "Mysfits API" and "VPC link" as they are."""
+        first = self.title.split(" ", 1)[0]
+        if first[1:].islower() and first not in PROPER_NOUNS:
+            return self.title[0].lower() + self.title[1:]
+        return self.title
 
     @property
     def is_lookup(self) -> bool:

@@ -63,7 +63,7 @@ def external_outputs(ctx: Context, selection: Selection, command: Callable[[Node
         else:
             outputs[node.key] = node.from_state(ctx, record) if node.from_state else record
     if missing:
-        titles = " and ".join(node.title for node in missing)
+        titles = " and ".join(node.noun for node in missing)
         commands = " and ".join(dict.fromkeys(f"`mysfits {command(node)}`" for node in missing))
         verb = "are" if len(missing) > 1 else "is"
         raise MysfitsError(f"This needs the stack's {titles}, which {verb} not up yet: run {commands} first "
@@ -99,7 +99,7 @@ def apply(ctx: Context, graph: Graph, selection: Selection, options: Any, output
                     blocked = next((n for n in todo if n.key == key), None)
                     if blocked is not None:
                         todo.remove(blocked)
-                        results[key] = NodeResult(blocked, "blocked", reason=f"needs {result.node.title.lower()}")
+                        results[key] = NodeResult(blocked, "blocked", reason=f"needs the {result.node.noun}")
     except KeyboardInterrupt:
         interrupted = True
         ui.board.cancelled.set()
@@ -204,7 +204,7 @@ def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs
         missing = next((need for need in node.needs if need in failed), None)
         if missing:
             failed[node.key] = missing
-            planned.append(PlannedNode(node, Change("blocked", note=f"needs {graph[missing].title}")))
+            planned.append(PlannedNode(node, Change("blocked", note=f"needs the {graph[missing].noun}")))
             continue
         run = Run(ctx, options, {need: outputs.get(need) for need in node.needs}, planning=True)
         usage = None
@@ -298,7 +298,7 @@ def destroy(ctx: Context, graph: Graph, targets: dict[str, list[Target]]) -> lis
                 held_by = [d for d in graph.dependents(node.key) if not finished[d]]
                 items = targets.get(node.key, [])
                 if node.held_by_dependents and held_by and items:
-                    reason = f"kept: the {graph[held_by[0]].title} could not be deleted, and AWS refuses while it exists"
+                    reason = f"kept: the {graph[held_by[0]].noun} could not be deleted, and AWS refuses while it exists"
                     failures.extend((target.label, reason) for target in items)
                     finished[node.key] = False
                 elif not items:

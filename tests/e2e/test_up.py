@@ -79,7 +79,7 @@ def test_a_failing_chain_stops_only_what_needs_it_and_the_rerun_finishes(cli, se
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert re.search(r"✓ api\s+created", failed.stderr) and re.search(r"✓ notebook\s+created", failed.stderr)
     assert re.search(r"✗ train\s+Training job: .*k \(100\) is larger than", failed.stderr)
-    assert re.search(r"– endpoint\s+Model: needs training job", failed.stderr)
+    assert re.search(r"– endpoint\s+Model: needs the training job", failed.stderr)
     assert re.search(r"– web\s+Site page: needs ", failed.stderr)
     assert "`mysfits --stack broken" in failed.stderr and "carries on from here" in failed.stderr
 

@@ -46,7 +46,7 @@ def sagemaker(ctx):
 
 
 def test_needs_a_completed_training_job(ctx):
-    with pytest.raises(MysfitsError, match=r"Training job, which is not up yet: run `mysfits train` first"):
+    with pytest.raises(MysfitsError, match=r"the stack's training job, which is not up yet: run `mysfits train` first"):
         deploy_endpoint(ctx, "ml.m4.xlarge", 1)
 
 
