@@ -210,7 +210,10 @@ def main() -> None:
             traceback.print_exception(exc)
         _fail(str(exc), 1)
     except KeyboardInterrupt:
-        _fail("Interrupted. Everything created so far is recorded: run the same command again to continue.", 130)
+        from . import ui
+
+        ui.err.print()  # the terminal's ^C is not followed by a newline
+        _fail("Interrupted. The state file records what was done: run the same command again to carry on.", 130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         from .failures import describe
 

@@ -46,11 +46,17 @@ def resolve_local(settings: Settings) -> tuple[Settings, "LocalCloud | None"]:
 
     region = settings.region or LOCAL_DEFAULT_REGION
     try:
-        cloud = manager.ensure_running(region=region)
+        cloud = manager.ensure_running(region=region, announce=_say_starting)
     except OSError as exc:
         raise MysfitsError(f"Cannot use the local cloud's home {manager.home()} ({exc.strerror or exc}): "
                            "set MYSFITS_LOCAL_HOME to a folder you can write") from exc
     return replace(settings, endpoint_url=cloud.url, region=region, profile=None), cloud
+
+
+def _say_starting(url: str) -> None:
+    from . import ui
+
+    ui.step(f"Starting the local cloud at {url} (`mysfits local stop` stops it)")
 
 
 @contextlib.contextmanager

@@ -79,7 +79,7 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
         outcome = up(stack, options, only, skip)
         show_outcome(outcome, GRAPH, resume_command(), still_running(stack) if outcome.interrupted else [])
         if outcome.interrupted:
-            raise KeyboardInterrupt
+            raise typer.Exit(130)  # what still runs, and how to carry on, is said above
         show_billing(stack, outcome, GRAPH, always=billing)
         if not outcome.ok:
             raise typer.Exit(1)

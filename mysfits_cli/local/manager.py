@@ -17,6 +17,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +28,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import MysfitsError
 from .server import HEALTH_PATH, HOST
@@ -40,6 +41,7 @@ HEALTH_TIMEOUT_SECONDS = 1.0
 BUSY_GRACE_SECONDS = 5.0
 PORT_RELEASE_SECONDS = 3.0
 SERVER_MODULE = "mysfits_cli.local.server"
+LOG_KEEP_BYTES = 5 * 1024 * 1024
 
 
 class PortInUse(MysfitsError):
@@ -63,6 +65,18 @@ def home() -> Path:
 
 def record_path() -> Path:
     return home() / "cloud.json"
+
+
+def cache_path() -> Path:
+    """Where the local cloud unpacks the Lambda functions it runs."""
+    return home() / "lambda-cache"
+
+
+def _rotate_log() -> None:
+    """Keep the log from growing forever: past LOG_KEEP_BYTES, the last one is kept as server.log.1."""
+    path = log_path()
+    if path.exists() and path.stat().st_size > LOG_KEEP_BYTES:
+        os.replace(path, path.with_name(path.name + ".1"))
 
 
 def log_path() -> Path:
@@ -97,9 +111,12 @@ def start(port: int | None = None, region: str = "us-east-1", **requested: Any) 
         return _spawn(port, region, settings)
 
 
-def ensure_running(region: str = "us-east-1") -> LocalCloud:
+def ensure_running(region: str = "us-east-1", announce: Callable[[str], None] | None = None) -> LocalCloud:
     """The running local cloud, whatever its settings; started with the default settings,
-    or restarted with the settings it had if the recorded one died or hangs."""
+    or restarted with the settings it had if the recorded one died or hangs.
+
+    `announce(url)` is told before a start, which takes a few seconds, so the caller can say so.
+    """
     with _lock():
         running = _running()
         if running is not None:
@@ -110,11 +127,11 @@ def ensure_running(region: str = "us-east-1") -> LocalCloud:
         # the same port keeps URLs that were handed out pointing at the new server
         port = _released(previous.port) if previous is not None else None
         try:
-            return _spawn(port, region, settings)
+            return _spawn(port, region, settings, announce)
         except PortInUse:
             if port is None:
                 raise
-            return _spawn(None, region, settings)
+            return _spawn(None, region, settings, announce)
 
 
 def settings_from_env(**requested: Any) -> CloudSettings:
@@ -137,11 +154,12 @@ def _refuse_other_settings(running: LocalCloud, requested: dict[str, Any]) -> No
 
 
 def stop() -> bool:
-    """Stop the recorded local cloud; True if one was running."""
+    """Stop the recorded local cloud, and forget the function packages it unpacked; True if one was running."""
     with _lock():
         cloud = _read_record()
         stopped = _terminate(cloud) if cloud is not None else False
         record_path().unlink(missing_ok=True)
+        shutil.rmtree(cache_path(), ignore_errors=True)
         return stopped
 
 
@@ -167,26 +185,31 @@ def _released(port: int) -> int | None:
     return port
 
 
-def _spawn(port: int | None, region: str, settings: CloudSettings) -> LocalCloud:
+def _spawn(port: int | None, region: str, settings: CloudSettings,
+           announce: Callable[[str], None] | None = None) -> LocalCloud:
     if port is not None:
         if not _port_free(port):
             raise PortInUse(f"Port {port} on {HOST} is already in use: "
                             f"choose another port for the local cloud (e.g. {free_port()})")
-        return _launch(port, region, settings)
+        return _launch(port, region, settings, announce)
     attempts = 3  # a free port can be taken between choosing and binding it
     while True:
         try:
-            return _launch(free_port(), region, settings)
+            return _launch(free_port(), region, settings, announce)
         except PortInUse:
             attempts -= 1
             if attempts == 0:
                 raise
 
 
-def _launch(port: int, region: str, settings: CloudSettings) -> LocalCloud:
+def _launch(port: int, region: str, settings: CloudSettings,
+            announce: Callable[[str], None] | None = None) -> LocalCloud:
     home().mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", SERVER_MODULE, "--port", str(port), "--region", region,
-               "--cache-dir", str(home() / "lambda-cache"), *settings.server_args()]
+               "--cache-dir", str(cache_path()), *settings.server_args()]
+    _rotate_log()
+    if announce:
+        announce(f"http://{HOST}:{port}")
     with open(log_path(), "ab") as log:
         # cwd is the home folder because `python -m` puts the working directory first on sys.path:
         # started from a source checkout it would import that instead of the installed package.

@@ -155,7 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MOTO_PORT"] = str(args.port)  # as moto's own server: backends that call back use it
     _skip_default_amis()
 
+    import logging
+
     from werkzeug.serving import make_server
+
+    # One line per request would grow the log without end; what matters (readiness, confirmation
+    # codes, failures) is printed by the local cloud itself.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     from . import emulation
 

@@ -142,3 +142,17 @@ def test_recommend_asks_the_questionnaire_on_a_terminal():
     assert "What is your favorite color?" in text
     assert "Cannot reach http://127.0.0.1:9" in text  # all five answered, then the call was attempted
     assert os.waitstatus_to_exitcode(status) == 1
+
+
+def test_ctrl_c_ends_the_line_the_terminal_left_and_exits_130(monkeypatch, capsys):
+    from mysfits_cli import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 130
+    err = capsys.readouterr().err
+    assert err.startswith("\n") and "Interrupted" in err and "Traceback" not in err

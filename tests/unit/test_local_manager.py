@@ -107,3 +107,17 @@ def test_asking_a_running_cloud_for_other_settings_is_an_error(monkeypatch):
     with pytest.raises(MysfitsError, match="Invalid local cloud setting: MYSFITS_LOCAL_LATENCY"):
         monkeypatch.setenv("MYSFITS_LOCAL_LATENCY", "slow")
         manager.start()
+
+
+def test_the_log_is_kept_from_growing_forever_and_stop_forgets_the_unpacked_functions(monkeypatch):
+    from mysfits_cli.local import manager
+
+    manager.home().mkdir(parents=True, exist_ok=True)
+    manager.log_path().write_bytes(b"x" * 2048)
+    monkeypatch.setattr(manager, "LOG_KEEP_BYTES", 1024)
+    manager._rotate_log()
+    assert not manager.log_path().exists()
+    assert manager.log_path().with_name("server.log.1").stat().st_size == 2048
+    (manager.cache_path() / "abc123").mkdir(parents=True)
+    manager.stop()
+    assert not manager.cache_path().exists()
