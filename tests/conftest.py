@@ -89,3 +89,20 @@ class CallRecorder:
 @pytest.fixture
 def record_calls():
     return CallRecorder
+
+
+@pytest.fixture
+def jobs_stay_in_progress(monkeypatch):
+    """moto completes a training job the moment it is created; with this, new jobs stay InProgress (Training).
+
+    Call the returned function to let jobs complete again (as moto does)."""
+    from moto.sagemaker.models import FakeTrainingJob
+
+    original = FakeTrainingJob.__init__
+
+    def in_progress(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.training_job_status, self.secondary_status = "InProgress", "Training"
+
+    monkeypatch.setattr(FakeTrainingJob, "__init__", in_progress)
+    return lambda: monkeypatch.setattr(FakeTrainingJob, "__init__", original)

@@ -50,16 +50,7 @@ def test_needs_a_completed_training_job(ctx):
         deploy_endpoint(ctx, "ml.m4.xlarge", 1)
 
 
-def test_says_so_while_the_training_job_is_still_running(ctx, clock, monkeypatch):
-    from moto.sagemaker.models import FakeTrainingJob
-
-    original = FakeTrainingJob.__init__
-
-    def in_progress(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.training_job_status, self.secondary_status = "InProgress", "Training"
-
-    monkeypatch.setattr(FakeTrainingJob, "__init__", in_progress)
+def test_says_so_while_the_training_job_is_still_running(ctx, clock, jobs_stay_in_progress):
     train(ctx, TrainOptions(rows=100, sample_size=50, wait=False))
     with pytest.raises(MysfitsError, match="mysfits-knn-20261125-120000 is still in progress"):
         deploy_endpoint(ctx, "ml.m4.xlarge", 1)

@@ -258,18 +258,10 @@ def test_other_settings_train_again_and_say_why(ctx, make_ctx, monkeypatch, caps
     assert "Training again: k 10 → 15" in capsys.readouterr().err
 
 
-def test_a_rerun_follows_the_job_that_is_still_running(ctx, make_ctx, record_calls, monkeypatch):
-    from moto.sagemaker.models import FakeTrainingJob
-
-    original = FakeTrainingJob.__init__
-
-    def in_progress(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.training_job_status, self.secondary_status = "InProgress", "Training"
-
-    monkeypatch.setattr(FakeTrainingJob, "__init__", in_progress)
+def test_a_rerun_follows_the_job_that_is_still_running(ctx, make_ctx, record_calls, monkeypatch, jobs_stay_in_progress):
+    let_jobs_complete = jobs_stay_in_progress
     train(ctx, TrainOptions(rows=100, sample_size=50, wait=False))
-    monkeypatch.setattr(FakeTrainingJob, "__init__", original)
+    let_jobs_complete()
     moto_training_job(JOB).training_job_status = "Completed"
     again = make_ctx()
     recorder = record_calls(again)
@@ -294,16 +286,7 @@ def test_a_job_killed_after_create_is_adopted_not_started_twice(ctx, make_ctx, r
     assert "CreateTrainingJob" not in recorder.mutating
 
 
-def test_no_wait_returns_at_once_and_status_shows_the_progress(ctx, monkeypatch):
-    from moto.sagemaker.models import FakeTrainingJob
-
-    original = FakeTrainingJob.__init__
-
-    def in_progress(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.training_job_status, self.secondary_status = "InProgress", "Training"
-
-    monkeypatch.setattr(FakeTrainingJob, "__init__", in_progress)
+def test_no_wait_returns_at_once_and_status_shows_the_progress(ctx, jobs_stay_in_progress):
     job = train(ctx, TrainOptions(rows=100, sample_size=50, wait=False))
     assert job["status"] == "InProgress" and "model_artifact" not in job
     assert TrainingJob.status(ctx, job) == "InProgress (Training)"
