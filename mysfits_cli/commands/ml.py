@@ -88,13 +88,14 @@ def deploy_endpoint(
     When the recommendations service is up, it is moved to the endpoint in the same run.
     """
     from ..options import UpOptions
-    from ..runtime import open_stack
 
     options = UpOptions(endpoint_instance_type=instance_type, endpoint_instance_count=instance_count,
                         evaluate=not no_evaluate, batches=batches)
-    with open_stack(ctx.obj, read_only=True) as stack:
-        serving = stack.state.get("recommendations.function") is not None
-    parts = ["endpoint", "recommendations"] if serving else ["endpoint"]
+
+    def parts(stack) -> list[str]:
+        """The endpoint, and the recommendations service too when it is up: it moves along."""
+        return ["endpoint", "recommendations"] if stack.state.get("recommendations.function") else ["endpoint"]
+
     name = run_parts(ctx.obj, options, parts, after=lambda stack: stack.state.outputs["endpoint_name"], billing=True)
     typer.echo(name)
 

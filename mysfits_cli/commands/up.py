@@ -66,6 +66,7 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
     """Bring up the selected parts, print what happened per part, and fail (exit 1) if any part failed.
 
     What starts billing by the hour is said with its rate (`billing`: what bills, even if it ran before).
+    `only` may be a function of the open stack (which parts, given what is recorded).
     `after(stack)` runs once everything is up, with the stack still open (to print its URLs).
     """
     from ..runner import still_running
@@ -74,6 +75,8 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
     from ..summary import show_billing, show_outcome
 
     with open_stack(settings) as stack:
+        if callable(only):
+            only = only(stack)
         if plan_first and not _approved(stack, options, only, skip, yes):
             raise typer.Exit(1)
         outcome = up(stack, options, only, skip)
