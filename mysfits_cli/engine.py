@@ -61,6 +61,10 @@ class Resource(ABC):
     # What makes a resource with a generated name the one wanted (the artifact a model serves ...):
     # kept in its intent and record, so a re-run knows whether a recorded name is still the one.
     identity: Record | None = None
+    # What the kind's status, delete and identities read from a record, besides its kind and name.
+    # An intent holds them when they are known before the create (`known_fields`); a record that
+    # lacks one (an intent whose id AWS never told, or one an older mysfits wrote) is only a name.
+    record_fields: ClassVar[tuple[str, ...]] = ("id",)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -70,6 +74,10 @@ class Resource(ABC):
     def __init__(self, key: str, name: str):
         self.key = key
         self.name = name
+
+    def known_fields(self) -> Record:
+        """The fields of its record known before it is created: written into its intent."""
+        return {"id": self.name} if self.id_is_name else {}
 
     @abstractmethod
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
@@ -138,9 +146,7 @@ def _label(resource: Resource) -> str:
 
 def intent(resource: Resource) -> Record:
     record: Record = {"kind": resource.kind, "name": resource.name, PENDING: "create",
-                      "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    if resource.id_is_name:
-        record["id"] = resource.name
+                      "since": datetime.now(timezone.utc).isoformat(timespec="seconds"), **resource.known_fields()}
     if resource.identity is not None:
         record["identity"] = resource.identity
     return record
@@ -162,6 +168,20 @@ def generated_name(ctx: Context, key: str, identity: Record | None, make: Callab
 
 def is_pending(record: Record | None) -> bool:
     return bool(record) and record.get(PENDING) == "create"
+
+
+def is_complete(record: Record) -> bool:
+    """Whether the record holds every field its kind reads; if not, it is the intent to create a name."""
+    cls = Resource.registry.get(record.get("kind", ""))
+    return cls is not None and all(name in record for name in cls.record_fields)
+
+
+def identities(record: Record) -> set[str]:
+    """What a record stands for, to tell a resource found by name or tag from one recorded already."""
+    cls = Resource.registry.get(record.get("kind", ""))
+    if cls is None or not is_complete(record):
+        return {str(record.get("id") or record.get("name"))}
+    return cls.identities(record)
 
 
 _journal = threading.local()
@@ -261,7 +281,7 @@ def preview(ctx: Context, resource: Resource) -> tuple[Change, Record]:
     if record is None:
         action = "replace" if renamed else "create"
         note = f"replaces {recorded.get('name')}" if renamed else None
-        known = {"name": resource.name, **({"id": resource.name} if resource.id_is_name else {})}
+        known = {"name": resource.name, **resource.known_fields()}
         return Change(action, note=note), Unknown(**known, **(resource.identity or {}))
     record = _tagged(resource, record)
     reason = resource.replacement(ctx, record)
@@ -293,8 +313,8 @@ def delete_record(ctx: Context, key: str | None, record: Record) -> str:
     cls = Resource.registry.get(record.get("kind", ""))
     if cls is None:
         raise MysfitsError(f"unknown kind {record.get('kind')!r} in the state file")
-    if is_pending(record) and "id" not in record:
-        # created by name, its id never heard: teardown's sweep by name finds it, if it exists
+    if not is_complete(record):
+        # the intent to create a name, whose id AWS never told: teardown's sweep by name finds it, if it exists
         if key is not None:
             ctx.state.remove(key)
         return f"Forgot the intent to create {label}"

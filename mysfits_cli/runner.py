@@ -254,8 +254,7 @@ def teardown_targets(ctx: Context, graph: Graph, skip_kinds: Iterable[str], swee
     known: set[tuple[str, str]] = set()
 
     def identities(record: Record) -> set[tuple[str, str]]:
-        cls = engine.Resource.registry.get(record.get("kind", ""))
-        return {(record.get("kind"), ident) for ident in (cls.identities(record) if cls else {record.get("id")})}
+        return {(record.get("kind"), ident) for ident in engine.identities(record)}
 
     def add(key: str | None, record: Record) -> None:
         node = graph.node_for(node_of(key) if key else None, record.get("kind"))

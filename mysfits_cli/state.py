@@ -53,6 +53,8 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
             for prefix, node in _V1_PREFIXES.items():
                 if key.startswith(prefix):
                     new_key = node if node not in upgraded else f"{node}{RETIRED_SEPARATOR}{record.get('id')}"
+            if "prefix" in record:  # one prefix per data record then
+                record["prefixes"] = [record.pop("prefix")]
             upgraded[new_key] = record
         section["resources"] = upgraded
     data["version"] = SCHEMA_VERSION

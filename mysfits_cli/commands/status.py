@@ -25,7 +25,7 @@ def status(
         help="table: the prices shipped with mysfits (no network call); live: refresh them from the AWS Price "
              "List API first (needs pricing:GetProducts; cached beside the state file)"),
 ) -> None:
-    """Every recorded resource, its live state and what it costs; exits 1 when some are gone.
+    """Every recorded resource, its live state and what it costs; exits 1 when some are gone or cannot be read.
 
     Resources are grouped by part of the stack, with the URLs to open. Running SageMaker
     instances show their type, count, hourly price and the cost since they were created.
@@ -41,7 +41,7 @@ def status(
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
         show(report)
-    if report["missing"]:
+    if report["missing"] or report["unreadable"]:
         raise typer.Exit(1)
 
 

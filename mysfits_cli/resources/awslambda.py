@@ -182,11 +182,15 @@ class InvokePermission(Resource):
     """Lets API Gateway invoke the function, from one REST API's route only."""
 
     kind = "lambda-permission"
+    record_fields = ("id", "function")
 
     def __init__(self, key: str, name: str, function_name: str, source_arn: str):
         super().__init__(key, name)
         self.function_name = function_name
         self.source_arn = source_arn
+
+    def known_fields(self) -> Record:
+        return {"id": self.name, "function": self.function_name}
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         statement = _statement(ctx, self.function_name, self.name)

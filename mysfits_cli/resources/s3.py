@@ -128,6 +128,7 @@ class DataPrefix(Resource):
     """
 
     kind = "s3-data"
+    record_fields = ("bucket", "prefixes")
 
     def __init__(self, key: str, bucket: str, prefixes: list[str],
                  objects: Callable[[], dict[str, bytes]] | None, source: Record | None = None):
@@ -137,8 +138,11 @@ class DataPrefix(Resource):
         self.objects = objects
         self.source = source
 
+    def known_fields(self) -> Record:
+        return {"id": self.name, "bucket": self.bucket, "prefixes": self.prefixes}
+
     def _record(self, **extra: Any) -> Record:
-        return {"id": self.name, "name": self.name, "bucket": self.bucket, "prefixes": self.prefixes, **extra}
+        return {"name": self.name, **self.known_fields(), **extra}
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         known = recorded and not is_pending(recorded)
@@ -175,14 +179,13 @@ class DataPrefix(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
-        prefixes = _prefixes(record)
-        items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=prefixes)
+        items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=record["prefixes"])
         _delete_keys(ctx, record["bucket"], [item["Key"] for item in items or []])
         return None
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
-        items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=_prefixes(record))
+        items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=record["prefixes"])
         if not items:
             return None
         return f"{len(items)} object{'s' if len(items) > 1 else ''}, {sum(i['Size'] for i in items):,} bytes"
@@ -198,14 +201,9 @@ class DataPrefix(Resource):
                 found.append({**DataPrefix("", bucket, [prefix], None)._record(), "kind": cls.kind})
         return found
 
-
     @classmethod
     def identities(cls, record: Record) -> set[str]:
-        return {f"s3://{record['bucket']}/{prefix}" for prefix in _prefixes(record)}
-
-
-def _prefixes(record: Record) -> list[str]:
-    return record.get("prefixes") or [record["prefix"]]  # state files of version 1 kept one prefix per record
+        return {f"s3://{record['bucket']}/{prefix}" for prefix in record["prefixes"]}
 
 
 def _list_all(ctx: Context, bucket: str, prefixes: list[str]) -> list[dict[str, Any]]:

@@ -48,12 +48,17 @@ class LivePage:
 
 class WebPage(Resource):
     kind = "web-page"
+    record_fields = ("bucket", "key")
 
     def __init__(self, key: str, site: Site, body: bytes):
         super().__init__(key, site.index_key)
         self.site = site
         self.body = body
         self.sha256 = hashlib.sha256(body).hexdigest()
+
+    def known_fields(self) -> Record:
+        return {"id": f"s3://{self.site.bucket}/{self.name}", "bucket": self.site.bucket, "key": self.name,
+                "distribution_id": self.site.distribution_id}
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         live = _live(ctx, self.site.bucket, self.name)
@@ -85,11 +90,8 @@ class WebPage(Resource):
         invalidate(ctx, self.site.distribution_id)
 
     def _record(self, ctx: Context, sha256: str) -> Record:
-        return {
-            "id": f"s3://{self.site.bucket}/{self.name}", "bucket": self.site.bucket, "key": self.name,
-            "sha256": sha256, "distribution_id": self.site.distribution_id,
-            "kept_previous": _exists(ctx, self.site.bucket, self.name + BACKUP_SUFFIX),
-        }
+        return {**self.known_fields(), "sha256": sha256,
+                "kept_previous": _exists(ctx, self.site.bucket, self.name + BACKUP_SUFFIX)}
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:

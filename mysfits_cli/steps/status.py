@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import billing
-from ..engine import Context, Resource, is_pending
+from ..engine import Context, Resource, is_complete, is_pending
 from ..failures import describe
 from ..resources import load_all
 from ..stack import GRAPH
@@ -27,16 +27,21 @@ PART_URLS = {
 READERS = 8  # status reads each resource in its own thread: the calls wait on the network, not on Python
 
 
-def _live(ctx: Context, record: dict[str, Any]) -> str | None:
+NOT_CREATED = "not created: interrupted before it was (`mysfits up` carries on)"
+
+
+def _live(ctx: Context, record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The resource's live state (None: gone), and why it could not be read."""
     cls = Resource.registry.get(record.get("kind", ""))
     if cls is None:
-        return "unknown kind"
-    if is_pending(record) and "id" not in record:
-        return "being created (id not heard yet)"
+        return None, f"unknown kind {record.get('kind')!r}"
+    if not is_complete(record):
+        return "being created (id not heard yet)", None
     try:
-        return cls.status(ctx, record)
+        live = cls.status(ctx, record)
     except Exception as exc:  # noqa: BLE001 - status reports, it does not stop
-        return f"unreadable: {describe(exc)}"
+        return None, describe(exc)
+    return (NOT_CREATED if live is None and is_pending(record) else live), None
 
 
 def _usage(ctx: Context, record: dict[str, Any]) -> billing.Usage | None:
@@ -59,7 +64,7 @@ def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None
         billing.refresh_live(ctx, [u for u in usages if u], cache)
     usages = [billing.priced([u], ctx.aws.region, cache)[0] if u else None for u in usages]
     resources = []
-    for (key, record), live, usage in zip(items, lives, usages):
+    for (key, record), (live, problem), usage in zip(items, lives, usages):
         node = GRAPH.node_for(node_of(key), record.get("kind"))
         resources.append({
             "key": key,
@@ -69,8 +74,9 @@ def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None
             "name": record.get("name"),
             "id": record.get("id"),
             "arn": record.get("arn"),
-            "live": live or "MISSING",
-            "missing": live is None,
+            "live": f"unreadable: {problem}" if problem else live or "MISSING",
+            "missing": live is None and not problem,
+            "unreadable": problem is not None,
             "pending": is_pending(record),
             "superseded": key != node_of(key),
             "delete_error": record.get("delete_error"),
@@ -85,6 +91,7 @@ def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None
         "state_file": str(ctx.state.path),
         "resources": resources,
         "missing": sum(1 for r in resources if r["missing"]),
+        "unreadable": sum(1 for r in resources if r["unreadable"]),
         "cost": bill.as_json(now),
         "outputs": dict(ctx.state.outputs),
     }
@@ -135,6 +142,9 @@ def show(report: dict[str, Any], now: datetime | None = None) -> None:
     if report["missing"]:
         ui.warn(f"{report['missing']} recorded resource{'s are' if report['missing'] > 1 else ' is'} gone (MISSING): "
                 "`mysfits up` brings the stack back, `mysfits teardown --yes` forgets what is gone")
+    if report["unreadable"]:
+        ui.warn(f"{report['unreadable']} recorded resource{'s' if report['unreadable'] > 1 else ''} could not be "
+                "read (see above)")
 
 
 def _row(item: dict[str, Any], part_title: str, now: datetime):
@@ -150,6 +160,8 @@ def _row(item: dict[str, Any], part_title: str, now: datetime):
     state, style = item["live"], ""
     if item["missing"]:
         state, style = "MISSING (recorded, but gone)", "red"
+    elif item["unreadable"]:
+        style = "red"
     elif item["delete_error"]:
         state, style = f"{state} (delete failed: {item['delete_error']})", "red"
     return layout.Row(label, name, state, style, _bill_note(item["billing"], now))

@@ -76,3 +76,16 @@ def test_second_holder_gets_a_clear_message(tmp_path):
         holder.join(10)
     with locked(path, timeout=0.3):
         pass
+
+
+def test_a_version_1_file_is_upgraded_to_records_by_part_of_the_stack(tmp_path):
+    path = tmp_path / "state.json"
+    data = {"kind": "s3-data", "id": "s3://b/mysfits/train/", "bucket": "b", "prefix": "mysfits/train/"}
+    old_job = {"kind": "training-job", "id": "mysfits-knn-20261101-000000"}
+    new_job = {"kind": "training-job", "id": "mysfits-knn-20261102-000000"}
+    path.write_text(json.dumps({"version": 1, "stacks": {"mysfits/us-east-1/1": {"resources": {
+        "train.data.train": data, "train.job.20261101": old_job, "train.job.20261102": new_job}, "outputs": {}}}}))
+    stack = StateFile(path).load().stack("mysfits", "us-east-1", "1")
+    assert stack.get("train.data") == {**{k: v for k, v in data.items() if k != "prefix"}, "prefixes": ["mysfits/train/"]}
+    assert stack.get("train.job") == new_job
+    assert stack.retired("train.job") == [("train.job/mysfits-knn-20261101-000000", old_job)]
