@@ -14,6 +14,7 @@ DEFAULT_STATE_FILE = ".mysfits/state.json"
 LOCAL_STATE_FILE = "state.json"  # with --local: in the local cloud's home, beside its record
 LOCAL_DEFAULT_REGION = "us-east-1"
 TAG_KEY = "mysfits:stack"
+REGION_TAG_KEY = "mysfits:region"  # on global resources (IAM): the region whose stack owns it
 POLL_SECONDS = "MYSFITS_POLL_SECONDS"  # how often waits ask AWS again
 LOCK_TIMEOUT = "MYSFITS_LOCK_TIMEOUT"  # how long a command waits for another one's lock on the state
 

@@ -13,7 +13,7 @@ from typing import Any
 from .aws import error_code
 from .engine import Context
 from .errors import MysfitsError
-from .resources.s3 import bucket_tags
+from .resources.s3 import bucket_region, bucket_tags
 
 INDEX = "index.html"
 
@@ -62,7 +62,7 @@ def find_site_bucket(ctx: Context, wanted: str | None) -> str:
 
 def served_site(ctx: Context, bucket: str) -> Site:
     """How `bucket` is served: by a CloudFront distribution (preferred), else as an S3 website."""
-    region = _bucket_region(ctx, bucket)
+    region = bucket_region(ctx, bucket)
     distributions = _distributions_of(ctx, bucket)
     if len(distributions) > 1:
         ids = ", ".join(d["Id"] for d in distributions)
@@ -88,11 +88,6 @@ def _is_website(ctx: Context, bucket: str) -> bool:
             return False
         raise
     return True
-
-
-def _bucket_region(ctx: Context, bucket: str) -> str:
-    location = ctx.aws.client("s3").get_bucket_location(Bucket=bucket).get("LocationConstraint")
-    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
 
 
 def _distributions_of(ctx: Context, bucket: str) -> list[dict[str, Any]]:

@@ -1,14 +1,28 @@
-"""IAM roles that an AWS service assumes, each with one inline policy, and the wait for IAM to settle."""
+"""IAM roles that an AWS service assumes, each with one inline policy, and the wait for IAM to settle.
+
+IAM is global: the same stack in two regions of one account would share a role named after the
+stack alone. So a role's name carries the region too (`<stack>-<region>-<use>-role`) and the role
+carries the tag `mysfits:region`: it belongs to that region's stack. A role of another region is
+never changed, and never deleted, by this one.
+
+Older mysfits named the roles `<stack>-<use>-role`, without the region and without the tag. Such a
+role belongs to the region its policy grants (the last region that wrote it, and the only one it
+serves). A stack recorded with one keeps it while it belongs to its region, claiming it with the
+tag; once it belongs to another region, the stack moves to a role of its own and leaves it there.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from .. import ui
 from ..aws import describe_or_none, error_code
-from ..engine import Context, Fix, Record, Resource, fix
+from ..config import REGION_TAG_KEY, TAG_KEY
+from ..engine import Context, Fix, Record, Resource, fix, is_pending
+from ..errors import MysfitsError
 
 T = TypeVar("T")
 
@@ -30,8 +44,70 @@ def _same_document(live: Any, wanted: dict[str, Any]) -> bool:
     return json.dumps(live, sort_keys=True) == json.dumps(wanted, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The stack and region a role belongs to, from its tags (an older role: its policy's region)."""
+
+    stack: str | None
+    region: str | None  # None: an older role whose policy names no one region
+
+    def is_other_region(self, ctx: Context) -> bool:
+        return self.region is not None and self.region != ctx.aws.region
+
+    def describe(self) -> str:
+        return f"the role of stack {self.stack or '(untagged)'} in {self.region}"
+
+
+def role_owner(ctx: Context, name: str) -> Owner | None:
+    """Who the role belongs to; None when there is no such role."""
+    client = ctx.aws.client("iam")
+    tags = describe_or_none(client.list_role_tags, RoleName=name)
+    if tags is None:
+        return None
+    tags = {t["Key"]: t["Value"] for t in tags["Tags"]}
+    region = tags.get(REGION_TAG_KEY)
+    if region is None:
+        regions = _granted_regions(client, name)
+        region = regions.pop() if len(regions) == 1 else None
+    return Owner(tags.get(TAG_KEY), region)
+
+
+def _granted_regions(client, name: str) -> set[str]:
+    """The regions named by the ARNs of the role's inline policies."""
+    regions: set[str] = set()
+    for page in client.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy in page["PolicyNames"]:
+            document = client.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            if isinstance(document, str):
+                document = json.loads(document)
+            for statement in document.get("Statement", []):
+                resources = statement.get("Resource", [])
+                for arn in [resources] if isinstance(resources, str) else resources:
+                    parts = arn.split(":")
+                    if len(parts) > 3 and parts[0] == "arn" and parts[3]:
+                        regions.add(parts[3])
+    return regions
+
+
+def stack_role_name(ctx: Context, key: str, use: str) -> str:
+    """The name of the stack's role for `use`: `<stack>-<region>-<use>-role`, or the older
+    `<stack>-<use>-role` the state records, while that role belongs to this region."""
+    older = ctx.settings.name(f"{use}-role")
+    recorded = ctx.state.get(key)
+    if recorded and recorded.get("name") == older and not is_pending(recorded):
+        owner = role_owner(ctx, older)
+        if owner is not None and not owner.is_other_region(ctx):
+            return older
+    return ctx.settings.name(f"{ctx.aws.region}-{use}-role")
+
+
+def role_tags(ctx: Context) -> list[dict[str, str]]:
+    """The stack's tags, and the region whose stack owns the role."""
+    return [*ctx.settings.tag_list(), {"Key": REGION_TAG_KEY, "Value": ctx.aws.region}]
+
+
 class Role(Resource):
-    """A role `service` assumes, tagged with the stack, with the inline policy `<name>-policy`."""
+    """A role `service` assumes, tagged with the stack and its region, with the inline policy `<name>-policy`."""
 
     kind = "iam-role"
 
@@ -44,14 +120,20 @@ class Role(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         role = _get_role(ctx, self.name)
-        return None if role is None else _role_record(role)
+        if role is None:
+            return None
+        owner = role_owner(ctx, self.name)
+        if owner is not None and owner.is_other_region(ctx):
+            raise MysfitsError(f"IAM role {self.name} is {owner.describe()} (IAM is global), and mysfits leaves it "
+                               f"alone: run this stack in {ctx.aws.region} under another --stack")
+        return _role_record(role)
 
     def create(self, ctx: Context) -> Record:
         role = ctx.aws.client("iam").create_role(
             RoleName=self.name,
             AssumeRolePolicyDocument=json.dumps(trust_policy(self.service)),
             Description=self.description,
-            Tags=ctx.settings.tag_list(),
+            Tags=role_tags(ctx),
         )["Role"]
         return _role_record(role)
 
@@ -66,14 +148,19 @@ class Role(Resource):
         if live is None or not _same_document(live["PolicyDocument"], self.policy):
             fixes["policy"] = fix(client.put_role_policy, RoleName=self.name, PolicyName=self.policy_name,
                                   PolicyDocument=json.dumps(self.policy))
-        if not ctx.settings.is_ours(role.get("Tags") or client.list_role_tags(RoleName=self.name)["Tags"]):
-            fixes["tags"] = fix(client.tag_role, RoleName=self.name, Tags=ctx.settings.tag_list())
+        tags = role.get("Tags") or client.list_role_tags(RoleName=self.name)["Tags"]
+        if not all(tag in tags for tag in role_tags(ctx)):
+            fixes["tags"] = fix(client.tag_role, RoleName=self.name, Tags=role_tags(ctx))
         return fixes
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
+        """Delete the role with its policies, unless it belongs to another region's stack: then it is only forgotten."""
         client = ctx.aws.client("iam")
         name = record["id"]
+        owner = role_owner(ctx, name)
+        if owner is not None and owner.is_other_region(ctx):
+            return f"Left {{label}} in place: it is {owner.describe()}"
         for page in client.get_paginator("list_role_policies").paginate(RoleName=name):
             for policy in page["PolicyNames"]:
                 client.delete_role_policy(RoleName=name, PolicyName=policy)
@@ -94,8 +181,10 @@ class Role(Resource):
         found = []
         for page in client.get_paginator("list_roles").paginate():
             for role in page["Roles"]:
-                if role["RoleName"].startswith(prefix) and _has_stack_tag(ctx, client, role["RoleName"]):
-                    found.append({**_role_record(role), "kind": cls.kind})
+                if role["RoleName"].startswith(prefix):
+                    owner = role_owner(ctx, role["RoleName"])
+                    if owner is not None and (owner.stack, owner.region) == (ctx.stack, ctx.aws.region):
+                        found.append({**_role_record(role), "kind": cls.kind})
         return found
 
 
@@ -106,10 +195,6 @@ def _get_role(ctx: Context, name: str) -> dict[str, Any] | None:
 
 def _role_record(role: dict[str, Any]) -> Record:
     return {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"]}
-
-
-def _has_stack_tag(ctx: Context, client, role_name: str) -> bool:
-    return ctx.settings.is_ours(client.list_role_tags(RoleName=role_name)["Tags"])
 
 
 # How AWS services refuse a role IAM has not spread to them yet (SageMaker's CreateNotebookInstance

@@ -20,14 +20,30 @@ def default_bucket(ctx: Context) -> str:
 PRIVATE = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 
 
+def bucket_region(ctx: Context, bucket: str) -> str:
+    """The region a bucket lives in."""
+    location = ctx.aws.client("s3").get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
+
+
 class Bucket(Resource):
-    """A bucket; `created` in its record says mysfits made it (told by the stack tag it carries, or by the intent)."""
+    """A bucket; `created` in its record says mysfits made it (told by the stack tag it carries, or by the intent).
+
+    It must be in the stack's region: SageMaker reads a training job's input only from a bucket in the
+    job's own region (API reference, S3DataSource), and so the data of one region's stack never lands
+    where the same stack of another region keeps its own.
+    """
 
     kind = "s3-bucket"
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         if not _bucket_exists(ctx, self.name):
             return None
+        region = bucket_region(ctx, self.name)
+        if region != ctx.aws.region:
+            raise MysfitsError(f"Bucket {self.name} is in {region}, and SageMaker trains in {ctx.aws.region} only on "
+                               f"data in {ctx.aws.region}: pass --bucket with a bucket in {ctx.aws.region}, or leave "
+                               f"--bucket out (then {default_bucket(ctx)})")
         # a pending intent means the bucket did not exist when this stack went to create it
         created = bool(recorded and (recorded.get("created") or is_pending(recorded))) or _carries_stack_tag(ctx, self.name)
         return {"id": self.name, "name": self.name, "created": created}
@@ -179,6 +195,10 @@ class DataPrefix(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
+        region = describe_or_none(bucket_region, ctx=ctx, bucket=record["bucket"])
+        if region not in (None, ctx.aws.region):  # recorded by an older mysfits: the data of that region's stack
+            return (f"Left {{label}} in place: bucket {record['bucket']} is in {region}, where the same prefixes "
+                    "hold the data of that region's stack")
         items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=record["prefixes"])
         _delete_keys(ctx, record["bucket"], [item["Key"] for item in items or []])
         return None

@@ -76,6 +76,9 @@ class NotebookInstance(Resource):
         if record.get("instance_type") != self.instance_type:
             return (f"it runs on {record.get('instance_type')}, not {self.instance_type}; stop it and change its type "
                     "in the SageMaker console, or delete it and run `mysfits up notebook` again")
+        if record.get("role_arn") not in (None, self.role_arn):
+            return (f"it runs as {record['role_arn']}, not {self.role_arn}; stop it and change its IAM role in the "
+                    "SageMaker console, or delete it and run `mysfits up notebook` again")
         return None
 
     @classmethod
@@ -125,6 +128,7 @@ def _notebook_record(described: dict[str, Any]) -> Record:
         "name": described["NotebookInstanceName"],
         "arn": described["NotebookInstanceArn"],
         "instance_type": described.get("InstanceType"),
+        "role_arn": described.get("RoleArn"),
         "url": described.get("Url"),
     }
 

@@ -1,8 +1,10 @@
 """The site's index.html, written where the site is served from; the page it replaced is kept and put back.
 
 The visitor's page is never lost. A page is ours when it carries the mysfits marker with this
-stack's name (the state is not asked: it may be lost, or a run may have been killed between the
-upload and saving the state):
+stack's name and region (the state is not asked: it may be lost, or a run may have been killed
+between the upload and saving the state; only a page of an older mysfits, which did not say its
+region, is ours when the state records it). The site serves every region: the page of another
+stack or region is left as it is, never overwritten, adopted or put back.
 - before the first upload, a page that is not a mysfits page is copied to
   `<key>.before-mysfits`, once: an existing backup is never overwritten;
 - our page found at the key is adopted, so a re-run converges instead of backing it up;
@@ -30,6 +32,7 @@ INVALIDATION_TIMEOUT_SECONDS = 30 * 60
 _HEAD_BYTES = 8192  # the marker is in <head>
 _GENERATOR = re.compile(rb'<meta\s+name="generator"\s+content="mysfits"\s*/?>')
 _STACK = re.compile(rb'<meta\s+name="mysfits:stack"\s+content="([^"]*)"\s*/?>')
+_REGION = re.compile(rb'<meta\s+name="mysfits:region"\s+content="([^"]*)"\s*/?>')
 
 
 def page_stack(head: bytes) -> str | None:
@@ -40,10 +43,25 @@ def page_stack(head: bytes) -> str | None:
     return stack.group(1).decode("utf-8", "replace") if stack else ""
 
 
+def page_region(head: bytes) -> str | None:
+    """The region of the stack that published a mysfits page; None where the page does not say."""
+    region = _REGION.search(head) if _GENERATOR.search(head) else None
+    return region.group(1).decode("utf-8", "replace") if region else None
+
+
 @dataclass(frozen=True)
 class LivePage:
     stack: str | None  # None: not a mysfits page
     sha256: str
+    region: str | None = None  # None: not said (a page of an older mysfits)
+
+    def is_ours(self, ctx: Context, recorded: bool) -> bool:
+        """This stack's page in this region; one that does not say its region only if the state records it."""
+        return self.stack == ctx.stack and (self.region == ctx.aws.region or (self.region is None and recorded))
+
+    @property
+    def publisher(self) -> str:
+        return f"stack {self.stack}" + (f" in {self.region}" if self.region else " (of an older mysfits)")
 
 
 class WebPage(Resource):
@@ -62,8 +80,13 @@ class WebPage(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         live = _live(ctx, self.site.bucket, self.name)
-        if live is None or live.stack != ctx.stack:
+        if live is None or live.stack is None:
             return None
+        if not live.is_ours(ctx, recorded is not None):
+            raise MysfitsError(
+                f"The site's page s3://{self.site.bucket}/{self.name} is published by {live.publisher}, and mysfits "
+                "leaves it as it is: publish this stack's page on another site (--site-bucket), or tear that stack "
+                "down first")
         return self._record(ctx, live.sha256)
 
     def create(self, ctx: Context) -> Record:
@@ -103,7 +126,7 @@ class WebPage(Resource):
             ctx.aws.client("s3").delete_object(Bucket=bucket, Key=backup)  # put back before a kill: finish it
             invalidate(ctx, record.get("distribution_id"))
             return "Put the site's own page back in place of {label}"
-        if live is not None and live.stack != ctx.stack:
+        if live is not None and not live.is_ours(ctx, recorded=True):
             kept = f"; the page before mysfits is still in {backup}" if has_backup else ""
             return f"Left {{label}} as it is: it is no longer this stack's page{kept}"
         s3 = ctx.aws.client("s3")
@@ -122,7 +145,7 @@ class WebPage(Resource):
         live = _live(ctx, record["bucket"], record["key"])
         if live is None:
             return None
-        current = live.stack == ctx.stack and live.sha256 == record.get("sha256")
+        current = live.is_ours(ctx, recorded=True) and live.sha256 == record.get("sha256")
         return "CURRENT" if current else "CHANGED SINCE UPLOAD"
 
     @classmethod
@@ -138,7 +161,7 @@ class WebPage(Resource):
                 raise
             ui.warn(f"Could not look for this stack's page on the site ({error_code(exc)})")
             return []
-        if live is None or live.stack != ctx.stack:
+        if live is None or not live.is_ours(ctx, recorded=False):
             return []
         page = cls("web.index", site, b"")
         return [{**page._record(ctx, live.sha256), "kind": cls.kind, "name": page.name}]
@@ -173,7 +196,8 @@ def _live(ctx: Context, bucket: str, key: str) -> LivePage | None:
         raise
     if answer is None:
         return None
-    return LivePage(page_stack(answer["Body"].read()), answer.get("Metadata", {}).get("sha256", ""))
+    head = answer["Body"].read()
+    return LivePage(page_stack(head), answer.get("Metadata", {}).get("sha256", ""), page_region(head))
 
 
 def _exists(ctx: Context, bucket: str, key: str) -> bool:

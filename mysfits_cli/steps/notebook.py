@@ -11,7 +11,7 @@ from ..graph import Run
 from ..instance_choice import check_instance_type, instance_type_for
 from ..options import UpOptions
 from ..resources.codecommit import Repository
-from ..resources.iam import Role
+from ..resources.iam import Role, stack_role_name
 from ..resources.s3 import default_bucket
 from ..resources.sagemaker import NotebookInstance
 from ..urls import console_url
@@ -123,7 +123,7 @@ def sagemaker_role(run: Run) -> Role:
     bucket = data_bucket(ctx, run.options.bucket)
     if not run.planning:
         ctx.state.set_output(BUCKET_OUTPUT, bucket)
-    name = ctx.settings.name("notebook-role")
+    name = stack_role_name(ctx, ROLE_KEY, "notebook")
     return Role(ROLE_KEY, name, SAGEMAKER, notebook_policy(ctx, name, bucket),
                 f"mysfits stack {ctx.stack}: SageMaker notebook, training jobs and models")
 

@@ -11,7 +11,7 @@ from ..lambda_package import build_package
 from ..render import render_openapi
 from ..resources.apigateway import RestApi
 from ..resources.awslambda import Function, InvokePermission, LogGroup
-from ..resources.iam import Role
+from ..resources.iam import Role, stack_role_name
 from ..urls import api_base_url
 
 TEMPLATE = "swagger/recommendations-api.json.j2"
@@ -47,10 +47,13 @@ def role_policy(ctx: Context, endpoint_name: str, log_group: str) -> dict[str, A
     }
 
 
+ROLE_KEY = "recommendations.role"
+
+
 def role(run: Run) -> Role:
     ctx = run.ctx
     return Role(
-        "recommendations.role", ctx.settings.name("recommendations-role"), "lambda.amazonaws.com",
+        ROLE_KEY, stack_role_name(ctx, ROLE_KEY, "recommendations"), "lambda.amazonaws.com",
         role_policy(ctx, run["endpoint.endpoint"]["name"], log_group_name(ctx)),
         "Lets the recommendations function invoke the k-NN endpoint",
     )

@@ -148,6 +148,7 @@ def render_page(ctx: Context, api_ids: dict[str, str], sign_in: SignIn | None) -
         questionnaire=reference.questions(),
         mysfits=reference.mysfits(),
         stack=ctx.stack,
+        stack_region=ctx.aws.region,
     )
 
 

@@ -69,9 +69,9 @@ def test_a_new_endpoint_takes_the_recommendations_function_along(served, server)
     assert "updated" in moved and "lambda-function mysfits-recommendations" in moved
     function = server.client("lambda").get_function_configuration(FunctionName="mysfits-recommendations")
     assert function["Environment"]["Variables"]["ENDPOINT_NAME"] == new
-    policy = server.client("iam").get_role_policy(RoleName="mysfits-recommendations-role",
+    policy = server.client("iam").get_role_policy(RoleName="mysfits-us-east-1-recommendations-role",
                                                    PolicyName=server.client("iam").list_role_policies(
-                                                       RoleName="mysfits-recommendations-role")["PolicyNames"][0])
+                                                       RoleName="mysfits-us-east-1-recommendations-role")["PolicyNames"][0])
     assert new.lower() in json.dumps(policy["PolicyDocument"])
     assert "the" in cli.run("recommend", "1", "2", "3", "4", "5").stdout  # served through the new endpoint
 

@@ -89,7 +89,7 @@ def test_every_command_converges_after_a_kill_right_after_each_mutating_call(ser
         [group] = server.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/mysfits-")["logGroups"]
         assert group["retentionInDays"] == 14
         iam = server.client("iam")
-        for role in ("mysfits-notebook-role", "mysfits-recommendations-role"):
+        for role in ("mysfits-us-east-1-notebook-role", "mysfits-us-east-1-recommendations-role"):
             assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [f"{role}-policy"]
         status = json.loads(subprocess.run(
             [sys.executable, "-m", "mysfits_cli.cli", "--state-file", str(state_file), "status", "--json"],

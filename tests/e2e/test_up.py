@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -21,9 +22,9 @@ PARTS = ("api", "notebook", "train", "endpoint", "recommendations", "web")
 TEARDOWN_BEFORE = [
     ("web-page", "rest-api mysfits-api"), ("rest-api mysfits-api", "vpc-link"),
     ("lambda-permission", "rest-api mysfits-recommendations-api"), ("lambda-function", "log-group"),
-    ("lambda-function", "iam-role mysfits-recommendations-role"), ("endpoint knn", "endpoint-config"),
-    ("endpoint-config", "model "), ("model ", "iam-role mysfits-notebook-role"),
-    ("notebook-instance", "iam-role mysfits-notebook-role"),
+    ("lambda-function", "iam-role mysfits-us-east-1-recommendations-role"), ("endpoint knn", "endpoint-config"),
+    ("endpoint-config", "model "), ("model ", "iam-role mysfits-us-east-1-notebook-role"),
+    ("notebook-instance", "iam-role mysfits-us-east-1-notebook-role"),
 ]
 
 
@@ -128,3 +129,56 @@ def test_up_plan_shows_the_plan_asks_first_and_applies_with_yes(cli):
     applied = cli.run("up", "--plan", "--yes", "--only", "api", "--no-auth")
     assert re.search(r"✓ api\s+created", applied.stderr)
     cli.run("teardown", "--yes")
+
+
+# ---- the same stack in two regions of one account: each owns its global resources ----------------------
+
+FIRST, SECOND = "us-east-1", "il-central-1"
+UP = ("up", "--rows", "3000", "--no-evaluate")
+
+
+def _recommend(api_url: str) -> dict:
+    request = urllib.request.Request(f"{api_url}/recommendations", data=json.dumps({"entry": [1, 2, 3, 4, 5]}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _role_regions(iam, role: str) -> set[str]:
+    """The regions a role's inline policy grants (every ARN that names one)."""
+    [policy] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+    resources = [r for s in document["Statement"] for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+    return {arn.split(":")[3] for arn in resources if arn.startswith("arn:") and arn.split(":")[3]}
+
+
+def test_a_second_region_owns_its_own_roles_leaves_the_site_page_and_tears_down_only_its_own(cli, server):
+    iam, s3 = server.client("iam"), server.client("s3")
+    site, page = seed.bucket_name(), "web/index.html"
+    cli.run(*UP)
+    first = cli.status()
+    api_url = first["outputs"]["recommendations_api_url"]
+    first_roles = {r["name"] for r in first["resources"] if r["kind"] == "iam-role"}
+    assert first_roles == {f"mysfits-{FIRST}-notebook-role", f"mysfits-{FIRST}-recommendations-role"}
+    published = s3.get_object(Bucket=site, Key=page)["Body"].read()
+
+    seed.seed(SECOND, endpoint_url=server.url)  # the workshop's earlier modules, in the second region too
+    second = cli.run("--region", SECOND, *UP, check=False)
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert f"published by stack mysfits in {FIRST}" in second.stderr  # the site's page is the first region's
+    for role in (f"mysfits-{SECOND}-notebook-role", f"mysfits-{SECOND}-recommendations-role"):
+        assert f"Creating iam-role {role}" in second.stderr
+    assert "iam-role mysfits-us-east-1" not in second.stderr
+    assert s3.get_object(Bucket=site, Key=page)["Body"].read() == published
+
+    cli.run("--region", SECOND, "teardown", "--yes", "--purge-data")
+    after = cli.status()  # the first region's stack, whole
+    assert not [r for r in after["resources"] if r["missing"]]
+    for role in first_roles:
+        assert _role_regions(iam, role) == {FIRST}
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"] if SECOND in r["RoleName"]] == []
+    assert "recommendedMysfit" in _recommend(api_url)
+    assert s3.get_object(Bucket=site, Key=page)["Body"].read() == published
+
+    cli.run("teardown", "--yes", "--purge-data")  # the site is shared by the tests of this module
+    assert s3.get_object(Bucket=site, Key=page)["Body"].read() == seed.WORKSHOP_PAGE

@@ -64,7 +64,7 @@ def test_deploys_the_latest_model_on_a_tagged_endpoint(trained):
     model = sagemaker(ctx).describe_model(ModelName="mysfits-knn-model-20261125-121000")
     assert model["PrimaryContainer"]["Image"] == job["AlgorithmSpecification"]["TrainingImage"]
     assert model["PrimaryContainer"]["ModelDataUrl"] == job["ModelArtifacts"]["S3ModelArtifacts"]
-    assert model["ExecutionRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/mysfits-notebook-role"
+    assert model["ExecutionRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/mysfits-us-east-1-notebook-role"
     config = sagemaker(ctx).describe_endpoint_config(EndpointConfigName="mysfits-knn-config-20261125-121000")
     [variant] = config["ProductionVariants"]
     assert (variant["ModelName"], variant["InstanceType"], variant["InitialInstanceCount"]) == (

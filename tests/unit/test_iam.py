@@ -7,10 +7,13 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from mysfits_cli.engine import ensure
+from mysfits_cli.engine import delete_record, ensure
+from mysfits_cli.errors import MysfitsError
+from mysfits_cli.graph import Run
+from mysfits_cli.options import UpOptions
 from mysfits_cli.resources import iam as iam_module
 from mysfits_cli.resources.iam import Role, is_role_settling, retry_until_role_usable, trust_policy
-from tests.support.steps import destroy_keys
+from tests.support.steps import destroy, destroy_keys
 
 POLICY = {
     "Version": "2012-10-17",
@@ -29,7 +32,8 @@ def test_creates_a_tagged_role_that_the_service_assumes_with_its_inline_policy(c
     assert record["arn"] == live["Arn"] and record["kind"] == "iam-role"
     assert live["AssumeRolePolicyDocument"] == trust_policy("sagemaker.amazonaws.com")
     assert live["Description"] == "a role for the tests"
-    assert client.list_role_tags(RoleName="mysfits-test-role")["Tags"] == [{"Key": "mysfits:stack", "Value": "mysfits"}]
+    tags = {tag["Key"]: tag["Value"] for tag in client.list_role_tags(RoleName="mysfits-test-role")["Tags"]}
+    assert tags == {"mysfits:stack": "mysfits", "mysfits:region": "us-east-1"}
     assert client.list_role_policies(RoleName="mysfits-test-role")["PolicyNames"] == ["mysfits-test-role-policy"]
     stored = client.get_role_policy(RoleName="mysfits-test-role", PolicyName="mysfits-test-role-policy")
     assert stored["PolicyDocument"] == POLICY
@@ -103,6 +107,88 @@ def test_leftovers_are_the_stack_s_tagged_roles_only(ctx, make_ctx, tmp_path):
     names = [record["id"] for record in Role.leftovers(ctx)]
     assert names == ["mysfits-test-role"]
     assert [record["id"] for record in Role.leftovers(other_stack)] == ["mysfits-dev-role"]
+
+
+# ---- IAM is global: one stack-and-region owns each role ----------------------------------------------
+
+
+def test_a_role_of_another_region_is_neither_changed_nor_deleted_nor_swept(ctx, make_ctx, tmp_path, record_calls):
+    ensure(ctx, role())
+    israel = make_ctx(region="il-central-1", state_file=tmp_path / "il.json")
+    recorder = record_calls(israel)
+    with pytest.raises(MysfitsError, match="IAM role mysfits-test-role is the role of stack mysfits in us-east-1"):
+        ensure(israel, role({"Version": "2012-10-17", "Statement": []}))
+    assert israel.state.items() == []
+    assert delete_record(israel, None, ctx.state.get("test.role")) == \
+        "Left iam-role mysfits-test-role in place: it is the role of stack mysfits in us-east-1"
+    assert Role.leftovers(israel) == []
+    assert recorder.mutating == []
+    assert [r["id"] for r in Role.leftovers(ctx)] == ["mysfits-test-role"]
+
+
+def _sagemaker_role(ctx) -> Role:
+    from mysfits_cli.steps.notebook import sagemaker_role
+
+    return sagemaker_role(Run(ctx, UpOptions(), {}, planning=True))
+
+
+def _as_older_mysfits_made_it(ctx, policy_from) -> dict:
+    """The role `mysfits-notebook-role`: tagged with the stack only, its policy as `policy_from`'s region wrote it."""
+    from mysfits_cli.steps.notebook import notebook_policy
+
+    client = ctx.aws.client("iam")
+    name = "mysfits-notebook-role"
+    if "mysfits-notebook-role" not in [r["RoleName"] for r in client.list_roles()["Roles"]]:
+        client.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy("sagemaker.amazonaws.com")),
+                           Tags=[{"Key": "mysfits:stack", "Value": "mysfits"}])
+    bucket = f"sagemaker-{policy_from.aws.region}-123456789012"
+    client.put_role_policy(RoleName=name, PolicyName=f"{name}-policy",
+                           PolicyDocument=json.dumps(notebook_policy(policy_from, name, bucket)))
+    arn = client.get_role(RoleName=name)["Role"]["Arn"]
+    return {"kind": "iam-role", "id": name, "name": name, "arn": arn}
+
+
+def test_the_same_stack_in_two_regions_gets_a_role_each_named_with_its_region(ctx, make_ctx, tmp_path):
+    israel = make_ctx(region="il-central-1", state_file=tmp_path / "il.json")
+    assert _sagemaker_role(ctx).name == "mysfits-us-east-1-notebook-role"
+    assert _sagemaker_role(israel).name == "mysfits-il-central-1-notebook-role"
+    ensure(ctx, _sagemaker_role(ctx))
+    ensure(israel, _sagemaker_role(israel))
+    destroy_keys(israel, ["sagemaker.role"])
+    assert ctx.aws.client("iam").get_role(RoleName="mysfits-us-east-1-notebook-role")
+
+
+def test_an_older_role_in_two_regions_stays_with_the_region_its_policy_serves(ctx, make_ctx, tmp_path, record_calls):
+    """Older mysfits named the role after the stack alone: both regions recorded it, the last to write wins it."""
+    israel = make_ctx(region="il-central-1", state_file=tmp_path / "il.json")
+    ctx.state.put("sagemaker.role", _as_older_mysfits_made_it(ctx, policy_from=ctx))
+    israel.state.put("sagemaker.role", _as_older_mysfits_made_it(israel, policy_from=israel))
+
+    kept = _sagemaker_role(israel)
+    assert kept.name == "mysfits-notebook-role"  # what its notebook runs as: kept, and claimed with the region tag
+    recorder = record_calls(israel)
+    ensure(israel, kept)
+    assert recorder.mutating == ["TagRole"]
+    tags = israel.aws.client("iam").list_role_tags(RoleName="mysfits-notebook-role")["Tags"]
+    assert {"Key": "mysfits:region", "Value": "il-central-1"} in tags
+
+    moved = _sagemaker_role(ctx)
+    assert moved.name == "mysfits-us-east-1-notebook-role"  # the older role serves il-central-1: a role of its own
+    ensure(ctx, moved)
+    [(key, retired)] = ctx.state.retired("sagemaker.role")
+    assert delete_record(ctx, key, retired) == \
+        "Left iam-role mysfits-notebook-role in place: it is the role of stack mysfits in il-central-1"
+    assert destroy(ctx) == []
+    names = [r["RoleName"] for r in ctx.aws.client("iam").list_roles()["Roles"]]
+    assert names == ["mysfits-notebook-role"]  # us-east-1's teardown took only its own
+
+
+def test_an_older_role_of_one_region_is_kept_by_it_and_deleted_by_its_teardown(ctx):
+    ctx.state.put("sagemaker.role", _as_older_mysfits_made_it(ctx, policy_from=ctx))
+    assert _sagemaker_role(ctx).name == "mysfits-notebook-role"
+    assert [r["id"] for r in Role.leftovers(ctx)] == ["mysfits-notebook-role"]
+    assert destroy(ctx) == []
+    assert ctx.aws.client("iam").list_roles()["Roles"] == []
 
 
 def _client_error(code: str, message: str) -> ClientError:

@@ -27,7 +27,7 @@ def _actions(statement) -> list[str]:
 
 
 def _policy(ctx, bucket="sagemaker-us-east-1-123456789012"):
-    return notebook_policy(ctx, "mysfits-notebook-role", bucket)
+    return notebook_policy(ctx, "mysfits-us-east-1-notebook-role", bucket)
 
 
 def _statement(policy, sid):
@@ -61,7 +61,7 @@ def test_policy_narrows_every_other_statement_to_this_account_region_bucket_and_
     assert _statement(policy, "DataObjects")["Resource"] == "arn:aws:s3:::sagemaker-us-east-1-123456789012/*"
     pass_role = _statement(policy, "PassThisRoleToSageMakerOnly")
     assert pass_role["Action"] == "iam:PassRole"
-    assert pass_role["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/mysfits-notebook-role"
+    assert pass_role["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/mysfits-us-east-1-notebook-role"
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
@@ -98,7 +98,7 @@ def test_up_notebook_creates_role_instance_and_repository(ctx):
     outputs = up_notebook(ctx, "ml.t2.medium", None)
     sagemaker = ctx.aws.client("sagemaker")
     notebook = sagemaker.describe_notebook_instance(NotebookInstanceName="mysfits-notebook")
-    role = ctx.aws.client("iam").get_role(RoleName="mysfits-notebook-role")["Role"]
+    role = ctx.aws.client("iam").get_role(RoleName="mysfits-us-east-1-notebook-role")["Role"]
     assert notebook["NotebookInstanceStatus"] == "InService"
     assert notebook["InstanceType"] == "ml.t2.medium"
     assert notebook["RoleArn"] == role["Arn"]
@@ -146,6 +146,20 @@ def test_another_instance_type_is_reported_not_changed(ctx, make_ctx, record_cal
     up_notebook(again, "ml.t3.large", None)
     assert recorder.mutating == []
     assert "runs on ml.t2.medium, not ml.t3.large" in capsys.readouterr().err
+
+
+def test_a_notebook_running_as_another_role_is_reported_not_changed(ctx, make_ctx, capsys):
+    """A stack that moved off the role an older mysfits shared between regions: its notebook still runs as that one."""
+    up_notebook(ctx, "ml.t2.medium", None)
+    sagemaker = ctx.aws.client("sagemaker")
+    sagemaker.stop_notebook_instance(NotebookInstanceName="mysfits-notebook")
+    sagemaker.delete_notebook_instance(NotebookInstanceName="mysfits-notebook")
+    older = "arn:aws:iam::123456789012:role/mysfits-notebook-role"
+    sagemaker.create_notebook_instance(NotebookInstanceName="mysfits-notebook", InstanceType="ml.t2.medium", RoleArn=older)
+    capsys.readouterr()
+    up_notebook(make_ctx(), "ml.t2.medium", None)
+    assert (f"runs as {older}, not arn:aws:iam::123456789012:role/mysfits-us-east-1-notebook-role; stop it and change "
+            "its IAM role") in " ".join(capsys.readouterr().err.split())
 
 
 def test_teardown_stops_and_deletes_the_notebook_then_repository_and_role(ctx, record_calls):

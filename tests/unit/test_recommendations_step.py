@@ -38,7 +38,7 @@ def test_creates_role_function_api_and_permission(deployed):
     assert fn["Environment"]["Variables"] == {"ENDPOINT_NAME": ENDPOINT}
     assert fn["CodeSha256"] == package_sha256(build_package())
     iam = ctx.aws.client("iam")
-    policy = iam.get_role_policy(RoleName="mysfits-recommendations-role", PolicyName="mysfits-recommendations-role-policy")
+    policy = iam.get_role_policy(RoleName="mysfits-us-east-1-recommendations-role", PolicyName="mysfits-us-east-1-recommendations-role-policy")
     statements = policy["PolicyDocument"]["Statement"]
     invoke = next(s for s in statements if s["Action"] == "sagemaker:InvokeEndpoint")
     assert invoke["Resource"] == f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"

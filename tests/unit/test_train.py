@@ -64,6 +64,21 @@ def test_outside_us_east_1_the_bucket_gets_a_location_constraint(aws, make_ctx):
     assert location["LocationConstraint"] == "eu-west-1"
 
 
+def test_a_bucket_in_another_region_is_refused_before_any_upload_and_its_data_never_deleted(ctx, make_ctx, tmp_path):
+    """--bucket given in two regions: SageMaker reads a job's input only from its own region's buckets."""
+    train(ctx, TrainOptions(rows=2000, sample_size=500, bucket="shared-bucket"))
+    s3 = ctx.aws.client("s3")
+    before = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="shared-bucket")["Contents"])
+    ireland = make_ctx(region="eu-west-1", state_file=tmp_path / "eu.json")
+    with pytest.raises(MysfitsError, match="Bucket shared-bucket is in us-east-1, and SageMaker trains in eu-west-1 only "
+                                           "on data in eu-west-1: pass --bucket with a bucket in eu-west-1"):
+        train(ireland, TrainOptions(rows=2000, sample_size=500, bucket="shared-bucket"))
+    assert ireland.state.get("train.data") is None
+    ireland.state.put("train.data", {**ctx.state.get("train.data")})  # as an older mysfits could have recorded it
+    destroy_keys(ireland, ["train.data"])
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket="shared-bucket")["Contents"]) == before
+
+
 def test_an_existing_bucket_is_used_but_never_deleted(ctx, record_calls):
     ctx.aws.client("s3").create_bucket(Bucket="their-bucket")
     recorder = record_calls(ctx)
@@ -162,7 +177,7 @@ def test_train_uploads_the_seeded_split_and_starts_the_k_nn_job(ctx):
     assert job["status"] == "Completed" and job["model_artifact"].startswith(f"s3://{BUCKET}/mysfits/output/")
     assert described["AlgorithmSpecification"]["TrainingImage"] == "382416733822.dkr.ecr.us-east-1.amazonaws.com/knn:1"
     assert described["HyperParameters"] == {"feature_dim": "5", "k": "10", "sample_size": "500", "predictor_type": "classifier"}
-    assert described["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/mysfits-notebook-role"
+    assert described["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/mysfits-us-east-1-notebook-role"
     assert described["ResourceConfig"]["InstanceType"] == "ml.m5.2xlarge"
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
     assert described["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/mysfits/output"

@@ -53,6 +53,7 @@ def context(**overrides):
         "questionnaire": QUESTIONS,
         "mysfits": MYSFITS,
         "stack": "mysfits",
+        "stack_region": "us-east-1",
     }
     values.update(overrides)
     return values

@@ -139,6 +139,37 @@ def test_a_page_replaced_since_is_left_alone(world, layout):
     assert s3_text(ctx, seeded["bucket"], index_key(layout) + BACKUP_SUFFIX) == ORIGINAL
 
 
+def test_the_page_of_the_same_stack_in_another_region_is_neither_replaced_nor_taken_down(world, layout, make_ctx,
+                                                                                         tmp_path):
+    ctx, seeded = world
+    up_web(ctx, None)
+    published = s3_text(ctx, seeded["bucket"], index_key(layout))
+    israel = make_ctx(region="il-central-1", state_file=tmp_path / "il.json")
+    pool = local_seed.seed("il-central-1")["user_pool_id"]  # the same site serves every region
+    deploy_api(israel, "mysfits-api", pool)
+    deploy_api(israel, "mysfits-recommendations-api")
+    with pytest.raises(MysfitsError, match="The site's page s3://.* is published by stack mysfits in us-east-1, "
+                                           "and mysfits leaves it as it is: publish this stack's page on another site"):
+        up_web(israel, None)
+    assert israel.state.get("web.page") is None
+    assert destroy(israel) == []  # its sweep does not take the first region's page for its own
+    assert s3_text(ctx, seeded["bucket"], index_key(layout)) == published
+    assert destroy(ctx) == []
+    assert s3_text(ctx, seeded["bucket"], index_key(layout)) == ORIGINAL
+
+
+def test_a_page_of_an_older_mysfits_is_this_stacks_only_where_the_state_records_it(world, layout, make_ctx, tmp_path):
+    ctx, seeded = world
+    up_web(ctx, None)
+    key = index_key(layout)
+    older = s3_text(ctx, seeded["bucket"], key).replace(b'<meta name="mysfits:region" content="us-east-1">', b"")
+    ctx.aws.client("s3").put_object(Bucket=seeded["bucket"], Key=key, Body=older)  # no region said
+    with pytest.raises(MysfitsError, match=r"published by stack mysfits \(of an older mysfits\)"):
+        up_web(make_ctx(state_file=tmp_path / "another-region-or-a-lost-state.json"), None)
+    up_web(ctx, None)  # the state that recorded it: adopted, and replaced by a page that says its region
+    assert b'<meta name="mysfits:region" content="us-east-1">' in s3_text(ctx, seeded["bucket"], key)
+
+
 @pytest.mark.parametrize("gone, command", [("mysfits-api", "up api"),
                                            ("mysfits-recommendations-api", "up recommendations")])
 def test_refuses_when_an_api_is_gone_though_recorded(world, gone, command):
