@@ -199,8 +199,10 @@ _register_demo(app)
 
 
 def main() -> None:
+    from . import interrupts
     from .failures import debugging
 
+    interrupts.install()
     try:
         app()
     except MysfitsError as exc:

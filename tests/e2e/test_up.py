@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -13,6 +14,8 @@ import urllib.request
 import pytest
 
 from mysfits_cli.local import seed
+from tests.e2e.conftest import Cli
+from tests.support.cloud import start_server
 from tests.support.killproxy import KillProxy
 
 pytestmark = pytest.mark.e2e
@@ -91,33 +94,49 @@ def test_a_failing_chain_stops_only_what_needs_it_and_the_rerun_finishes(cli, se
     cli.run("teardown", "--yes", "--purge-data")
 
 
-def test_ctrl_c_leaves_a_whole_state_says_what_still_runs_and_the_rerun_carries_on(cli, server, tmp_path):
-    cli.stack = "interrupted"
+@pytest.fixture(scope="module")
+def slow_server():
+    """Lenient, with AWS's durations at full length: a training job stays InProgress until the clock is advanced."""
+    with start_server(strict=False, latency="aws", time_scale=1.0) as handle:
+        yield handle
+
+
+def test_ctrl_c_delivered_twice_at_once_leaves_a_whole_state_says_what_still_runs_and_the_rerun_carries_on(
+        slow_server, tmp_path):
+    cli = Cli(slow_server, tmp_path / "state.json", "interrupted")
     command = [sys.executable, "-m", "mysfits_cli.cli", "--stack", cli.stack, "--state-file", str(cli.state_file),
-               "up", "--only", "train", "--rows", "400000"]
+               "up", "--only", "train", "--rows", "20000"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                               text=True, env=server.env(MYSFITS_POLL_SECONDS="0.05", COLUMNS="200"))
+                               text=True, env=slow_server.env(MYSFITS_POLL_SECONDS="0.05", COLUMNS="200"),
+                               start_new_session=True)
     seen = ""
     deadline = time.monotonic() + 120
     while "Creating training-job" not in seen and time.monotonic() < deadline:
         seen += process.stderr.readline()
-    process.send_signal(signal.SIGINT)
+    # as `timeout -s INT` signals: the command, then its whole process group
+    os.kill(process.pid, signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=60)
     err = seen + err
     assert process.returncode == 130, err
-    assert "Interrupted" in err and "Traceback" not in err
+    assert "Traceback" not in err and "Ctrl-C again" in err
+    assert re.search(r"! train\s+", err)  # the summary, one line per part
+    assert re.search(r"Still running on AWS, and billing: training job interrupted-knn-\S+ \(1 × ml.m5.2xlarge", err)
+    assert "Interrupted. Everything created so far is recorded" in err
     state = json.loads(cli.state_file.read_text())  # whole, and the job is recorded
     [section] = [s for k, s in state["stacks"].items() if k.startswith("interrupted/")]
     assert section["resources"]["train.job"]["name"].startswith("interrupted-knn-")
-    if "Still running on AWS" in err:
-        assert "training job interrupted-knn-" in err and "teardown`" in err
 
-    resumed = cli.run("up", "--only", "train", "--rows", "400000")
+    sagemaker = slow_server.client("sagemaker")
+    for _ in range(100):  # AWS's minutes of starting instances and pulling the image, at once: it trains
+        if sagemaker.describe_training_job(TrainingJobName=section["resources"]["train.job"]["name"])[
+                "TrainingJobStatus"] != "InProgress":
+            break
+        slow_server.advance(300)
+        time.sleep(0.1)
+    resumed = cli.run("up", "--only", "train", "--rows", "20000")
     assert "Training again" not in resumed.stderr  # the same job, followed
-    jobs = [j for j in server.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
-            if j["TrainingJobName"].startswith("interrupted-knn-")]
-    assert len(jobs) == 1
-    cli.run("teardown", "--yes", "--purge-data")
+    assert [j["TrainingJobStatus"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]] == ["Completed"]
 
 
 def test_up_plan_shows_the_plan_asks_first_and_applies_with_yes(cli):
