@@ -182,7 +182,12 @@ def local_status() -> None:
 
     cloud = manager.status()
     if cloud is None:
-        typer.echo("The local cloud is not running (`mysfits local start`, or any command with --local, starts it).")
+        pending = manager.starting()
+        if pending is not None:
+            typer.echo(f"The local cloud is starting at {pending.url} (pid {pending.pid}); it does not answer yet "
+                       "(`mysfits local stop` stops it).")
+        else:
+            typer.echo("The local cloud is not running (`mysfits local start`, or any command with --local, starts it).")
         raise typer.Exit(1)
     typer.echo(_describe_cloud(cloud))
 

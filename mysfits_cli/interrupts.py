@@ -9,9 +9,12 @@ that comes later is "Ctrl-C again", which quits at once.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 import time
 from types import FrameType
+from typing import Iterator
 
 SAME_INTERRUPT_SECONDS = 0.5
 
@@ -25,6 +28,25 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _last = now
     if not repeated:
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold SIGINT back while a few calls that must happen together run (start a process, record it); then hear it.
+
+    Only the main thread hears signals: elsewhere this holds nothing back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    heard: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: heard.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if heard and callable(previous):
+        previous(signal.SIGINT, None)
 
 
 def install() -> None:

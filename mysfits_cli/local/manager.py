@@ -1,8 +1,10 @@
 """The background local cloud the CLI runs against with --local.
 
 One server per home folder (env MYSFITS_LOCAL_HOME, else ~/.mysfits/local), recorded in
-<home>/cloud.json as {"url", "port", "pid", "region", "started_at", "settings"}; its output
-goes to <home>/server.log. A lock file keeps two commands from starting two servers.
+<home>/cloud.json as {"url", "port", "pid", "region", "started_at", "settings"} the moment its
+process starts (Ctrl-C held back in between), before it answers: a command interrupted while
+the server starts leaves it recorded, for `local stop` to stop and the next command to use. Its
+output goes to <home>/server.log. A lock file keeps two commands from starting two servers.
 Everything lives in the server's memory: a restarted local cloud starts empty (seeded).
 
 The settings (strict or lenient, time scale, latency model, switches; see settings.py)
@@ -30,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .. import interrupts
 from ..errors import MysfitsError
 from .server import HEALTH_PATH, HOST
 from .settings import LENIENT, CloudSettings, SettingsError
@@ -92,6 +95,17 @@ def status() -> LocalCloud | None:
     if health is None or health.get("pid") != cloud.pid or not health.get("ready"):
         return None
     return cloud
+
+
+def starting() -> LocalCloud | None:
+    """The recorded local cloud if its server runs but does not answer yet (it is starting, or busy); else None."""
+    return _live_record() if status() is None else None
+
+
+def _live_record() -> LocalCloud | None:
+    """The recorded local cloud if its server process lives, answering or not."""
+    cloud = _read_record()
+    return cloud if cloud is not None and _pid_alive(cloud.pid) and _runs_our_server(cloud.pid) else None
 
 
 def start(port: int | None = None, region: str = "us-east-1", **requested: Any) -> LocalCloud:
@@ -164,15 +178,25 @@ def stop() -> bool:
 
 
 def _running() -> LocalCloud | None:
-    """status(), with a few seconds' grace for a live server too busy to answer at once."""
+    """status(), with time for a live server to answer: one still starting gets until its start-up time is up,
+    one too busy to answer at once a few seconds."""
     cloud = status()
-    recorded = _read_record()
-    if cloud is None and recorded is not None and _pid_alive(recorded.pid) and _runs_our_server(recorded.pid):
-        deadline = time.monotonic() + BUSY_GRACE_SECONDS
+    recorded = _live_record() if cloud is None else None
+    if recorded is not None:
+        deadline = time.monotonic() + max(BUSY_GRACE_SECONDS, START_TIMEOUT_SECONDS - _age(recorded))
         while cloud is None and time.monotonic() < deadline and _pid_alive(recorded.pid):
             time.sleep(0.2)
             cloud = status()
     return cloud
+
+
+def _age(cloud: LocalCloud) -> float:
+    """Seconds since the cloud's server was started."""
+    try:
+        started = datetime.fromisoformat(cloud.started_at)
+    except ValueError:
+        return float("inf")
+    return (datetime.now(timezone.utc) - started).total_seconds()
 
 
 def _released(port: int) -> int | None:
@@ -210,18 +234,22 @@ def _launch(port: int, region: str, settings: CloudSettings,
     _rotate_log()
     if announce:
         announce(f"http://{HOST}:{port}")
-    with open(log_path(), "ab") as log:
+    url = f"http://{HOST}:{port}"
+    with open(log_path(), "ab") as log, interrupts.held():  # no server ever runs unrecorded
         # cwd is the home folder because `python -m` puts the working directory first on sys.path:
         # started from a source checkout it would import that instead of the installed package.
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=home(),
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True, close_fds=True,
         )
-    url = f"http://{HOST}:{port}"
-    _wait_until_ready(process, url, port)
-    cloud = LocalCloud(url=url, port=port, pid=process.pid, region=region,
-                       started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), settings=settings)
-    _write_record(cloud)
+        cloud = LocalCloud(url=url, port=port, pid=process.pid, region=region,
+                           started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), settings=settings)
+        _write_record(cloud)
+    try:
+        _wait_until_ready(process, url, port)
+    except MysfitsError:
+        record_path().unlink(missing_ok=True)  # it exited, or was stopped for not answering
+        raise
     return cloud
 
 

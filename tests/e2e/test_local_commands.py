@@ -8,17 +8,22 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 
-def mysfits(tmp_path, *args, timeout=600, cwd=None, **extra):
+def _env(tmp_path, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MYSFITS_ENDPOINT_URL"}
     env.update(MYSFITS_LOCAL_HOME=str(tmp_path / "home"), MYSFITS_POLL_SECONDS="0.1", COLUMNS="200",
                AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
     env.update(extra)
+    return env
+
+
+def mysfits(tmp_path, *args, timeout=600, cwd=None, **extra):
     return subprocess.run([sys.executable, "-m", "mysfits_cli.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or tmp_path, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+                          cwd=cwd or tmp_path, env=_env(tmp_path, **extra), stdin=subprocess.DEVNULL, timeout=timeout)
 
 
 @pytest.fixture
@@ -47,6 +52,41 @@ def test_killed_local_cloud_is_restarted_by_the_next_command(local_home):
     again = mysfits(local_home, "--local", "up", "api")
     assert again.returncode == 0, again.stderr
     assert not any(r["missing"] for r in json.loads(mysfits(local_home, "--local", "status", "--json").stdout)["resources"])
+
+
+def _servers(home: Path) -> list[int]:
+    """The live local-cloud servers of this home, whoever their parent is."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if b"mysfits_cli.local.server" in command and any(str(home).encode() in part for part in command):
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_while_the_local_cloud_starts_leaves_no_server_the_next_commands_cannot_see(local_home):
+    home = local_home / "home"
+    process = subprocess.Popen([sys.executable, "-m", "mysfits_cli.cli", "--local", "status"], cwd=local_home,
+                               env=_env(local_home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not _servers(home) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    [server] = _servers(home)  # started, not yet answering
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal: the command's process group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+
+    shown = mysfits(local_home, "local", "status")
+    assert f"pid {server}" in shown.stdout, shown.stdout + shown.stderr
+    again = mysfits(local_home, "--local", "status")  # uses that one: no second server
+    assert again.returncode == 0 and "Starting the local cloud" not in again.stderr, again.stderr
+    assert _servers(home) == [server]
+    assert mysfits(local_home, "local", "stop").stdout.strip() == "Local cloud stopped."
+    assert _servers(home) == []
 
 
 def test_demo_runs_the_whole_flow_and_cleans_up(local_home):

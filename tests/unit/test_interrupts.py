@@ -37,6 +37,17 @@ def test_two_sigints_at_once_are_one_interrupt_and_a_later_one_is_another(instal
     assert _interrupts_heard(1) == 1
 
 
+def test_an_interrupt_while_held_is_heard_once_the_calls_are_done(installed):
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+            done.append("recorded")
+    assert done == ["recorded"]
+    assert signal.getsignal(signal.SIGINT) is interrupts._on_sigint
+
+
 def test_sigint_ignored_by_the_parent_stays_ignored(monkeypatch):
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
