@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 from . import pricing
 from .aws import describe_or_none
-from .engine import Context, Record, is_complete
+from .engine import Context, Record
 from .errors import MysfitsError
 
 # Statuses in which the instances exist and bill (SageMaker's Describe* APIs).
@@ -107,7 +107,7 @@ READERS: dict[str, Callable[[Context, Record], Usage | None]] = {
 
 
 def billable(record: Record) -> bool:
-    return record.get("kind") in READERS and is_complete(record)
+    return record.get("kind") in READERS and "id" in record  # what the readers read
 
 
 def usage(ctx: Context, record: Record) -> Usage | None:

@@ -31,7 +31,7 @@ from .errors import MysfitsError
 _global_options: list[tuple[str, ...]] = []
 # Commands that take none of them; and what `demo` implies.
 _STANDALONE = {"local", "data"}
-_IMPLIED = {"demo": {"--local"}}
+_IMPLIED = {"demo": {"--local", "--stack"}}
 _HINT = re.compile(r"`mysfits (?=[a-z])([a-z-]+)")
 
 
@@ -41,8 +41,8 @@ def use_global_options(options: list[tuple[str, ...]]) -> None:
 
 
 def add_global_option(option: tuple[str, ...]) -> None:
-    if option not in _global_options:
-        _global_options.append(option)
+    """Repeat `option` in every hint too, in place of the same option given with another value."""
+    _global_options[:] = [given for given in _global_options if given[0] != option[0]] + [option]
 
 
 def with_global_options(text: str) -> str:

@@ -25,21 +25,23 @@ def demo(
 
     API, notebook, training, endpoint, recommendations service and site come up side by side on
     127.0.0.1; a few questionnaires are sent through the recommendations API; then everything is
-    deleted again, unless --keep.
+    deleted again, unless --keep. It runs on a stack of its own, mysfits-demo: your stacks on the
+    local cloud, and the page you published on its site, are left as they are.
     """
     from dataclasses import replace
 
     from .. import ui
     from ..local import manager
     from ..runtime import open_stack
-    from ..steps.demo import DemoOptions, run_demo
+    from ..steps.demo import DEMO_STACK, DemoOptions, run_demo
 
     settings = ctx.obj
     if settings.endpoint_url:
         raise MysfitsError("The demo runs on the embedded local cloud: drop --endpoint-url")
-    ui.add_global_option(("--local",))  # what the demo prints is about the local cloud
+    for option in (("--local",), ("--stack", DEMO_STACK)):  # what the demo prints is about its stack
+        ui.add_global_option(option)
     already_running = manager.status() is not None
-    with open_stack(replace(settings, local=True)) as stack:
+    with open_stack(replace(settings, local=True, stack=DEMO_STACK)) as stack:
         timings = run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep))
     ui.table("Time per part", ["part", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings])
     if not keep and not already_running:

@@ -59,6 +59,10 @@ class LivePage:
         """This stack's page in this region; one that does not say its region only if the state records it."""
         return self.stack == ctx.stack and (self.region == ctx.aws.region or (self.region is None and recorded))
 
+    def is_anothers(self, ctx: Context, recorded: bool) -> bool:
+        """A mysfits page of another stack, or of this stack in another region."""
+        return self.stack is not None and not self.is_ours(ctx, recorded)
+
     @property
     def publisher(self) -> str:
         return f"stack {self.stack}" + (f" in {self.region}" if self.region else " (of an older mysfits)")
@@ -82,7 +86,7 @@ class WebPage(Resource):
         live = _live(ctx, self.site.bucket, self.name)
         if live is None or live.stack is None:
             return None
-        if not live.is_ours(ctx, recorded is not None):
+        if live.is_anothers(ctx, recorded is not None):
             raise MysfitsError(
                 f"The site's page s3://{self.site.bucket}/{self.name} is published by {live.publisher}, and mysfits "
                 "leaves it as it is: publish this stack's page on another site (--site-bucket), or tear that stack "
@@ -165,6 +169,12 @@ class WebPage(Resource):
             return []
         page = cls("web.index", site, b"")
         return [{**page._record(ctx, live.sha256), "kind": cls.kind, "name": page.name}]
+
+
+def other_publisher(ctx: Context, site: Site, recorded: bool) -> str | None:
+    """Who published the page the site shows, when it is the mysfits page of another stack or region; else None."""
+    live = _live(ctx, site.bucket, site.index_key)
+    return live.publisher if live is not None and live.is_anothers(ctx, recorded) else None
 
 
 def invalidate(ctx: Context, distribution_id: str | None) -> None:

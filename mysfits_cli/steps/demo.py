@@ -1,4 +1,8 @@
-"""`mysfits demo`: the whole module on the local cloud — brought up, asked, and torn down."""
+"""`mysfits demo`: the whole module on the local cloud — brought up, asked, and torn down.
+
+It runs on a stack of its own, so the user's stacks on the local cloud (their settings, their data,
+the page they published on the site) are never adopted, changed or torn down by it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from ..stack import GRAPH, up
 from ..summary import show_billing, show_outcome
 from .recommendations import ROUTE, curl_example
 from .teardown import teardown
+from .web import PAGE_KEY
 
+DEMO_STACK = "mysfits-demo"
 # A few answer sets to ask the service; the first is the workshop's own example.
 SAMPLE_ANSWERS = ([1, 2, 3, 4, 5], [8, 8, 8, 8, 8], [1, 1, 1, 1, 1], [4, 7, 2, 6, 3], [6, 3, 8, 1, 7])
 
@@ -30,15 +36,15 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
     """`up` of every part, a few questions to the recommendations API, then teardown; how long each part took."""
     if not ctx.settings.local:
         raise MysfitsError("The demo runs only on the local cloud")
+    site_bucket, skip = _site(ctx)
     ui.err.rule("[bold]up: every part, independent ones side by side")
     started = time.perf_counter()
-    outcome = up(ctx, UpOptions(train=TrainOptions(rows=opts.rows, seed=opts.seed)))
+    outcome = up(ctx, UpOptions(train=TrainOptions(rows=opts.rows, seed=opts.seed), site_bucket=site_bucket), skip=skip)
     show_outcome(outcome, GRAPH, "mysfits demo")
     show_billing(ctx, outcome, GRAPH, always=True)
     if not outcome.ok:
         raise MysfitsError("The demo stack did not come up (see above). The local cloud keeps what did, to look at: "
-                           "`mysfits --local status`; `mysfits --local teardown --yes` then `mysfits local stop` "
-                           "remove it")
+                           "`mysfits status`; `mysfits teardown --yes` then `mysfits local stop` remove it")
     timings = _part_timings(outcome) + [("up, wall time", time.perf_counter() - started)]
 
     reco_url = f"{ctx.state.outputs['recommendations_api_url']}{ROUTE}"
@@ -61,6 +67,25 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
     return timings + [("teardown", time.perf_counter() - started)]
 
 
+def _site(ctx: Context) -> tuple[str | None, list[str]]:
+    """The local cloud's site (in either of the workshop's layouts), and the parts the demo skips: its page, when
+    the site shows the page of another stack, which it leaves as it is."""
+    from ..local.seed import SITE_LAYOUTS, bucket_name
+    from ..resources.website import other_publisher
+    from ..site import served_site
+
+    buckets = {b["Name"] for b in ctx.aws.client("s3").list_buckets().get("Buckets", [])}
+    bucket = next((name for layout in SITE_LAYOUTS if (name := bucket_name(ctx.aws.account_id, layout)) in buckets),
+                  None)
+    if bucket is None:
+        return None, []  # `up web` says what is missing
+    publisher = other_publisher(ctx, served_site(ctx, bucket), recorded=ctx.state.get(PAGE_KEY) is not None)
+    if publisher is None:
+        return bucket, []
+    ui.warn(f"The site shows the page of {publisher}: the demo leaves it as it is, and publishes no page of its own")
+    return bucket, ["web"]
+
+
 def _part_timings(outcome) -> list[tuple[str, float]]:
     """Each part's busy time: from its first node's start to its last node's end, as the sum of its nodes."""
     totals: dict[str, float] = {}
@@ -78,6 +103,8 @@ def _try_it(ctx: Context, reco_url: str) -> None:
         ("Site", outputs.get("website_url")), ("curl", curl_example(reco_url)),
         ("CLI", ui.with_global_options("`mysfits recommend 1 2 3 4 5`").strip("`")),
     ):  # each on a line of its own, to click or copy
+        if value is None:
+            continue  # no page of its own: the site shows another stack's
         ui.out.print(f"  {label}:", highlight=False)
         ui.out.print(f"    {value}", highlight=False, markup=False)
     ui.done("Everything is left running (--keep); `mysfits teardown --yes` removes it, "

@@ -89,7 +89,21 @@ def test_ctrl_c_while_the_local_cloud_starts_leaves_no_server_the_next_commands_
     assert _servers(home) == []
 
 
-def test_demo_runs_the_whole_flow_and_cleans_up(local_home):
+def _users_stack(local_home) -> tuple[list, dict]:
+    """What `status` says of the user's stack, and its section of the state file."""
+    report = json.loads(mysfits(local_home, "--local", "status", "--json").stdout)
+    sections = json.loads((local_home / "home" / "state.json").read_text())["stacks"]
+    [section] = [s for key, s in sections.items() if key.startswith("mysfits/")]
+    return [(r["key"], r["name"], r["live"], r["missing"]) for r in report["resources"]], section
+
+
+def test_demo_runs_the_whole_flow_on_a_stack_of_its_own_and_leaves_the_users_stack_as_it_was(local_home):
+    odd = mysfits(local_home, "--local", "up", "--skip", "api,notebook,web", "--rows", "3000", "--k", "7",
+                  "--no-evaluate")
+    assert odd.returncode == 0, odd.stderr
+    users = _users_stack(local_home)
+    assert users[1]["resources"]["train.job"]["identity"]["k"] == 7
+
     result = mysfits(local_home, "demo", "--rows", "30000")
     assert result.returncode == 0, result.stderr
     assert "Recommendations through POST /recommendations" in result.stdout
@@ -98,12 +112,15 @@ def test_demo_runs_the_whole_flow_and_cleans_up(local_home):
     printed = [line for line in (result.stdout + result.stderr).splitlines() if "Starting the local cloud" not in line]
     assert not [line for line in printed if "http://" in line or "curl" in line]
     assert "`mysfits demo --keep` leaves it running" in result.stderr
-    assert "Started billing: notebook instance mysfits-notebook" in result.stderr
+    assert "Started billing: notebook instance mysfits-demo-notebook" in result.stderr
     assert "The local cloud bills nothing" in result.stderr
     assert result.stdout.count("-") > 0 and "accuracy" in (result.stdout + result.stderr).lower()
     assert "Tore the demo stack down" in result.stderr
-    status = json.loads(mysfits(local_home, "--local", "status", "--json").stdout)
+    status = json.loads(mysfits(local_home, "--local", "--stack", "mysfits-demo", "status", "--json").stdout)
     assert status["resources"] == []
+
+    assert _users_stack(local_home) == users  # its settings, resources, data and outputs, as they were
+    assert mysfits(local_home, "--local", "recommend", "1", "2", "3", "4", "5").returncode == 0
 
 
 def test_local_ignores_the_users_aws_settings_and_keeps_its_state_with_the_cloud(local_home):

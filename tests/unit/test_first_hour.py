@@ -117,7 +117,7 @@ def test_hints_repeat_the_global_options(monkeypatch):
     text = "run `mysfits deploy-endpoint` first (or `mysfits up`); `mysfits demo --keep`; `mysfits local status`"
     assert ui.with_global_options(text) == (
         "run `mysfits --local --stack dev deploy-endpoint` first (or `mysfits --local --stack dev up`); "
-        "`mysfits --stack dev demo --keep`; `mysfits local status`")
+        "`mysfits demo --keep`; `mysfits local status`")  # the demo runs on the local cloud, on a stack of its own
     assert ui.with_global_options("`mysfits --local up` carries on") == "`mysfits --local up` carries on"
 
 
