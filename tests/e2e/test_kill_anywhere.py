@@ -2,9 +2,12 @@
 
 The proxy in tests/support/killproxy.py lets each mutating request reach the server, then kills
 the CLI's process group before it hears the answer. Each command is re-run until it completes;
-every one of its mutating calls has then been a kill point once. At the end: nothing was
-created twice, no extra training job, every owned property is right, the state file was whole
-JSON after every kill, and one teardown (killed the same way) leaves nothing behind.
+every one of its mutating calls has then been a kill point once. Some moments between mutating
+calls are kill points too: while the training data is generated and encoded, while each of its
+uploads is in progress (before S3 has it), and during the waits for a VPC link and a training job.
+After each of the data's, `status` reads the stack. At the end: nothing was created twice, no extra
+training job, every owned property is right, the state file was whole JSON after every kill, and
+one teardown (killed the same way) leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -16,18 +19,29 @@ import sys
 import pytest
 
 from mysfits_cli.local import seed
-from tests.support.killproxy import KillProxy
+from tests.support.killproxy import KillProxy, Moment
 
 pytestmark = pytest.mark.e2e
 
 TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
+BUCKET = "sagemaker-us-east-1-123456789012"
+DATA_MOMENTS = [
+    Moment(line="Creating s3-data"),  # generating and encoding
+    Moment(request=f"s3 PUT /{BUCKET}/mysfits/train/"),  # the first upload in progress
+    Moment(request=f"s3 PUT /{BUCKET}/mysfits/test/"),  # the first uploaded, the second in progress
+]
+# Each command, with the moments between its mutating calls that are kill points too.
 COMMANDS = [
-    ("up", "api"),
-    ("up", "notebook"),
-    ("train", "--rows", "3000", "--sample-size", "500", "--no-logs"),
-    ("deploy-endpoint", "--no-evaluate"),
-    ("up", "recommendations"),
-    ("up", "web"),
+    (("up", "api"), [Moment(request="apigateway GET /vpclinks/")]),  # polling the new VPC link
+    (("up", "notebook"), []),
+    # enough rows that generating and encoding them takes a while (a tenth of a second)
+    (("train", "--rows", "100000", "--sample-size", "500", "--no-logs"), [
+        *DATA_MOMENTS,
+        Moment(request="sagemaker DescribeTrainingJob", nth=2),  # following the job: the first after its look-up
+    ]),
+    (("deploy-endpoint", "--no-evaluate"), []),
+    (("up", "recommendations"), []),
+    (("up", "web"), []),
 ]
 
 
@@ -45,10 +59,19 @@ def _starter(server, state_file, *args):
     return start
 
 
-def _whole_json(state_file):
+def _whole_json(state_file, server=None):
+    """After each run: the state file is whole JSON; after a kill while the data is made or uploaded, `status`
+    reads every record (the data's intent among them)."""
+
     def check(run) -> None:
         if state_file.exists():
             json.loads(state_file.read_text())  # never half written, whatever the moment of the kill
+        if server is not None and run.killed_after in DATA_MOMENTS:
+            status = subprocess.run(
+                [sys.executable, "-m", "mysfits_cli.cli", "--state-file", str(state_file), "status", "--json"],
+                capture_output=True, text=True, env=server.env())
+            assert status.returncode == 0, (str(run.killed_after), status.stdout, status.stderr)
+            assert json.loads(status.stdout)["unreadable"] == 0
 
     return check
 
@@ -64,9 +87,13 @@ def test_every_command_converges_after_a_kill_right_after_each_mutating_call(ser
     assert s3.get_object(Bucket=site_bucket, Key=page_key)["Body"].read() == seed.WORKSHOP_PAGE
     kills: dict[str, int] = {}
     with KillProxy(server.url) as proxy:
-        for args in COMMANDS:
-            runs = proxy.until_converged(_starter(server, state_file, *args), check=_whole_json(state_file))
+        for args, moments in COMMANDS:
+            runs = proxy.until_converged(_starter(server, state_file, *args), check=_whole_json(state_file, server),
+                                         moments=moments)
             kills[" ".join(args[:2])] = len(runs) - 1
+            if args[0] == "train":  # the kill while making the data came before any of it reached S3
+                [making] = [run for run in runs if run.killed_after == Moment(line="Creating s3-data")]
+                assert not [call for call in making.calls if f"/{BUCKET}/mysfits/" in call.target], making.calls
         assert all(kills.values()), kills
 
         # nothing twice
@@ -83,7 +110,7 @@ def test_every_command_converges_after_a_kill_right_after_each_mutating_call(ser
         assert s3.get_object(Bucket=site_bucket, Key=f"{page_key}.before-mysfits")["Body"].read() == seed.WORKSHOP_PAGE
 
         # every owned property right
-        bucket = "sagemaker-us-east-1-123456789012"
+        bucket = BUCKET
         assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
         assert TAG in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
         [group] = server.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/mysfits-")["logGroups"]
