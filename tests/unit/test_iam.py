@@ -126,6 +126,17 @@ def test_a_role_of_another_region_is_neither_changed_nor_deleted_nor_swept(ctx, 
     assert [r["id"] for r in Role.leftovers(ctx)] == ["mysfits-test-role"]
 
 
+def test_role_names_fit_iams_limit_for_the_longest_stack_name_in_the_longest_region(aws, make_ctx, tmp_path):
+    from mysfits_cli.aws import known_regions
+    from mysfits_cli.steps import recommendations
+
+    region = max(known_regions(), key=len)
+    ctx = make_ctx(stack="s" * 20, region=region, state_file=tmp_path / "long.json")
+    name = recommendations.role(Run(ctx, UpOptions(), {"endpoint.endpoint": {"name": "e"}}, planning=True)).name
+    assert name == f"{'s' * 20}-{region}-recommendations-role" and len(name) <= 64  # IAM's limit for a role name
+    assert len(f"{name}-policy") <= 128  # and for an inline policy's
+
+
 def _sagemaker_role(ctx) -> Role:
     from mysfits_cli.steps.notebook import sagemaker_role
 
