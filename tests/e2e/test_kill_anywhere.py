@@ -3,9 +3,9 @@
 The proxy in tests/support/killproxy.py lets each mutating request reach the server, then kills
 the CLI's process group before it hears the answer. Each command is re-run until it completes;
 every one of its mutating calls has then been a kill point once. Some moments between mutating
-calls are kill points too: while the training data is generated and encoded, while each of its
-uploads is in progress (before S3 has it), and during the waits for a VPC link and a training job.
-After each of the data's, `status` reads the stack. At the end: nothing was created twice, no extra
+calls are kill points too: while the training data is generated and encoded, while its second
+upload is in progress (the first done, the second not yet in S3), and during the waits for a VPC
+link and a training job. After each of the data's, `status` reads the stack. At the end: nothing was created twice, no extra
 training job, every owned property is right, the state file was whole JSON after every kill, and
 one teardown (killed the same way) leaves nothing behind.
 """
@@ -26,9 +26,8 @@ pytestmark = pytest.mark.e2e
 TAG = {"Key": "mysfits:stack", "Value": "mysfits"}
 BUCKET = "sagemaker-us-east-1-123456789012"
 DATA_MOMENTS = [
-    Moment(line="Creating s3-data"),  # generating and encoding
-    Moment(request=f"s3 PUT /{BUCKET}/mysfits/train/"),  # the first upload in progress
-    Moment(request=f"s3 PUT /{BUCKET}/mysfits/test/"),  # the first uploaded, the second in progress
+    Moment(line="Creating s3-data"),  # generating and encoding: nothing uploaded yet
+    Moment(request=f"s3 PUT /{BUCKET}/mysfits/test/"),  # the training split uploaded, the test split in progress
 ]
 # Each command, with the moments between its mutating calls that are kill points too.
 COMMANDS = [
