@@ -143,7 +143,9 @@ def _run_node(ctx: Context, graph: Graph, node: Node, run: Run, selected: set[st
         except MysfitsError as exc:
             result = NodeResult(node, "failed", actions=list(actions), reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one failing part must not take the others down
-            result = NodeResult(node, "failed", actions=list(actions), reason=engine.one_line(exc))
+            from .forecast import explain  # a quota or permission AWS refused: with what to do about it
+
+            result = NodeResult(node, "failed", actions=list(actions), reason=explain(ctx, exc) or engine.one_line(exc))
         except BaseException:  # KeyboardInterrupt or SystemExit raised in this thread: the walk must still hear
             result = NodeResult(node, "interrupted", actions=list(actions), reason="interrupted")
     result.seconds = time.monotonic() - started
@@ -191,6 +193,12 @@ class PlannedNode:
     node: Node
     change: Change
     usage: Any = None  # billing.Usage, priced, for what bills by the hour
+    permissions: list = field(default_factory=list)  # what it must be allowed to do (permissions.Permission)
+
+    @property
+    def starts(self) -> bool:
+        """It starts instances anew, which take from the account's quota for their type."""
+        return self.usage is not None and self.change.action in self.node.starts
 
 
 def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs: dict[str, Any]) -> list[PlannedNode]:
@@ -207,7 +215,7 @@ def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs
             planned.append(PlannedNode(node, Change("blocked", note=f"needs the {graph[missing].noun}")))
             continue
         run = Run(ctx, options, {need: outputs.get(need) for need in node.needs}, planning=True)
-        usage = None
+        usage, permissions = None, []
         try:
             if node.plan is None:
                 outputs[node.key] = node.apply(run)
@@ -216,10 +224,12 @@ def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs
                 change, outputs[node.key] = node.plan(run)
             if node.bills:
                 usage = _priced_usage(ctx, node, node.bills(run))
+            if node.permissions:
+                permissions = node.permissions(run, change)
         except Exception as exc:  # noqa: BLE001 - the plan shows what it could not find out, and goes on
             failed[node.key] = node.key
             change = Change("fail", note=str(exc) if isinstance(exc, MysfitsError) else engine.one_line(exc))
-        planned.append(PlannedNode(node, change, usage))
+        planned.append(PlannedNode(node, change, usage, permissions))
     return planned
 
 
