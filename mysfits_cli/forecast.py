@@ -51,7 +51,14 @@ class Forecast:
     def findings(self, ctx: "Context") -> list[str]:
         """One line per thing AWS would refuse, each with what to do about it."""
         return [quota_finding(ctx, line) for line in self.quotas.short] + [
-            permission_finding(self.permissions.principal, denial) for denial in self.permissions.denied]
+            permission_finding(self.permissions.principal, denials) for denials in self.denied_actions()]
+
+    def denied_actions(self) -> list[list[permissions.Denial]]:
+        """The denials, an action's on its several resources together."""
+        by_action: dict[str, list[permissions.Denial]] = {}
+        for denial in self.permissions.denied:
+            by_action.setdefault(denial.action, []).append(denial)
+        return list(by_action.values())
 
     def unchecked(self) -> list[str]:
         """One line per part of the forecast that could not be made."""
@@ -91,9 +98,9 @@ def forecast(ctx: "Context", planned: list["PlannedNode"]) -> Forecast:
 
 def refusal(ctx: "Context", found: Forecast) -> MysfitsError:
     """What `up` raises when the forecast finds something AWS would refuse; the findings are printed before."""
-    count = len(found.quotas.short) + len(found.permissions.denied)
+    count = len(found.findings(ctx))
     return MysfitsError(f"AWS would refuse {'this' if count == 1 else f'these {count} things'} (above): nothing was "
-                        "created. `mysfits plan` shows the whole forecast")
+                        "created. `mysfits plan` with the same options shows the whole forecast")
 
 
 # ---- the lines ------------------------------------------------------------------------------------
@@ -115,11 +122,14 @@ def _another_type(line: QuotaLine) -> str:
     return f"pass {flag} with one that has room, such as {line.instead}" if line.instead else f"pass another {flag}"
 
 
-def permission_finding(principal: str | None, denial: permissions.Denial) -> str:
-    who = principal or "the caller"
-    needed_by = " and ".join(dict.fromkeys(denial.needed_by)) or "the stack"
-    resource = "" if denial.resource == permissions.ANY else f" on {denial.resource}"
-    return (f"{denial.action}{resource} is not allowed for {who} ({denial.decision}), and the {needed_by} needs it: "
+def permission_finding(principal: str | None, denials: list[permissions.Denial]) -> str:
+    """One action the caller may not perform, on the resources the stack needs it on."""
+    action = denials[0].action
+    resources = [d.resource for d in denials if d.resource != permissions.ANY]
+    needed_by = " and ".join(dict.fromkeys(title for d in denials for title in d.needed_by)) or "the stack"
+    decision = " or ".join(dict.fromkeys(d.decision for d in denials))
+    on = f" on {', '.join(resources)}" if resources else ""
+    return (f"{action}{on} is not allowed for {principal or 'the caller'} ({decision}), and the {needed_by} needs it: "
             "allow it in the IAM policy of those credentials")
 
 

@@ -51,6 +51,11 @@ def covered(instance_type: str) -> bool:
     return family(instance_type) in _table()["families"]
 
 
+def families() -> list[str]:
+    """The families the table covers, in its order."""
+    return list(_table()["families"])
+
+
 def types_for(use: str, instance_family: str) -> list[str]:
     """The family's types SageMaker accepts for `use`, smallest first."""
     _check_use(use)
@@ -98,10 +103,10 @@ def nearest_where(use: str, wanted: str, region: str, acceptable: Callable[[str]
 
     For a type the account has no quota for, `acceptable` says which types it has quota for.
     """
-    families = list(_table()["families"])
+    known = families()
     successor = _table()["families"].get(family(wanted), {}).get("successor")
-    preferred = [f for f in (family(wanted), successor) if f in families]
-    ordered = preferred + [f for f in families if f not in preferred]
+    preferred = [f for f in (family(wanted), successor) if f in known]
+    ordered = preferred + [f for f in known if f not in preferred]
     candidates = [t for f in ordered for t in types_for(use, f)
                   if t != wanted and offered(use, t, region) and acceptable(t)]
     return nearest(wanted, candidates)

@@ -33,7 +33,7 @@ def forecast_lines(ctx: Context, found: Forecast) -> list[tuple[str, str]]:
     elif check.principal and not check.unchecked:
         if not check.denied:
             lines.append(("ok", f"permissions: the {check.checked} actions this calls are allowed for {check.principal}"))
-        lines += [("refused", permission_finding(check.principal, denial)) for denial in check.denied]
+        lines += [("refused", permission_finding(check.principal, denials)) for denials in found.denied_actions()]
     lines += [("unchecked", text[0].upper() + text[1:]) for text in found.unchecked()]
     return lines
 

@@ -31,16 +31,18 @@ from typing import Any, Iterable
 from urllib.parse import unquote
 
 from moto.core.responses import ActionResult
-from moto.iam.exceptions import IAMException, NotFoundException
+from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 from moto.sts.models import sts_backends
 
+from .errors import query_protocol_error
 from .patching import Patches
 
 _PATCHES = Patches("policy-simulator")
 ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitDeny", "implicitDeny"
 PAGE_SIZE = 100
+IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 
 def install() -> None:
@@ -49,10 +51,6 @@ def install() -> None:
 
 def uninstall() -> None:
     _PATCHES.restore()
-
-
-class AccessDenied(IAMException):
-    code = "AccessDenied"
 
 
 @dataclass(frozen=True)
@@ -191,8 +189,8 @@ def _simulate_principal_policy() -> None:
         source = self._get_param("PolicySourceArn")
         caller = principal_by_access_key(account, partition, self.get_access_key())
         if caller.decide("iam:SimulatePrincipalPolicy", source) != ALLOWED:
-            raise AccessDenied(f"User: {caller.arn} is not authorized to perform: iam:SimulatePrincipalPolicy "
-                               f"on resource: {source}")
+            raise query_protocol_error(403, "AccessDenied", f"User: {caller.arn} is not authorized to perform: "
+                                       f"iam:SimulatePrincipalPolicy on resource: {source}", IAM_NAMESPACE)
         principal = principal_by_arn(account, partition, source)
         resources = self._get_param("ResourceArns") or ["*"]
         context = {entry["ContextKeyName"]: [str(v) for v in entry.get("ContextKeyValues") or []]

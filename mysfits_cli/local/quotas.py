@@ -109,11 +109,13 @@ def quota_code(name: str) -> str:
 
 
 def catalog() -> dict[str, tuple[str, str, str]]:
-    """Every instance quota: name -> (code, use, instance type), from botocore's SageMaker model."""
+    """Every instance quota: name -> (code, use, instance type), for the types botocore's SageMaker model
+    lists for each use and those of data/sagemaker-instance-types.json (ml.t3 endpoints, which the model omits)."""
     if not _catalog:
         model = botocore.session.get_session().get_service_model("sagemaker")
         for use, shape in MODEL_SHAPES.items():
-            for instance_type in model.shape_for(shape).enum:
+            table = [t for family in instance_types.families() for t in instance_types.types_for(use, family)]
+            for instance_type in dict.fromkeys([*model.shape_for(shape).enum, *table]):
                 if instance_type.startswith("ml."):
                     name = quota_name(use, instance_type)
                     _catalog[name] = (quota_code(name), use, instance_type)
