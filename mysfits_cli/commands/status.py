@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
 
 def status(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (every output and ARN too)"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (every output and ARN too, and the "
+                                                       "forecast of what AWS would refuse of `mysfits up`)"),
     prices: str = typer.Option(
         "table", "--prices", metavar="table|live",
         help="table: the prices shipped with mysfits (no network call); live: refresh them from the AWS Price "
