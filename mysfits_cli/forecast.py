@@ -28,11 +28,13 @@ if TYPE_CHECKING:
     from .engine import Context
     from .runner import PlannedNode
 
-# The option that chooses each use's instance type (on `up`, and on the part's own command).
-_SETTLED = ("fail", "blocked")
+# The plan actions whose calls are simulated: a node that changes nothing calls only what `plan` has just
+# called (found it, read what drifted), and a read AWS refused is a finding of its own (`refused_reads`).
+ACTING = ("create", "update", "replace", "run")
 
 
 def instance_type_flags() -> dict[str, str]:
+    """The option that chooses each use's instance type (on the part's own command, and on `up`)."""
     from .steps import endpoint, notebook, train
 
     return {"notebook": notebook.INSTANCE_TYPE_FLAG, "training": train.INSTANCE_TYPE_FLAG,
@@ -43,15 +45,17 @@ def instance_type_flags() -> dict[str, str]:
 class Forecast:
     quotas: QuotaCheck = field(default_factory=QuotaCheck)
     permissions: PermissionCheck = field(default_factory=PermissionCheck)
+    refused_reads: list[str] = field(default_factory=list)  # what the plan itself was refused, node by node
 
     @property
     def blocking(self) -> bool:
-        return bool(self.quotas.short or self.permissions.denied)
+        return bool(self.quotas.short or self.permissions.denied or self.refused_reads)
 
     def findings(self, ctx: "Context") -> list[str]:
         """One line per thing AWS would refuse, each with what to do about it."""
         return [quota_finding(ctx, line) for line in self.quotas.short] + [
-            permission_finding(self.permissions.principal, denials) for denials in self.denied_actions()]
+            permission_finding(self.permissions.principal, denials) for denials in self.denied_actions()] + [
+            f"{read} (allow it in the IAM policy of those credentials)" for read in self.refused_reads]
 
     def denied_actions(self) -> list[list[permissions.Denial]]:
         """The denials, an action's on its several resources together."""
@@ -75,6 +79,7 @@ class Forecast:
             "quotas": [dict(line.as_json(), request=quotas.request_command(ctx, line) if line.short else None)
                        for line in self.quotas.lines],
             "permissions": self.permissions.as_json(),
+            "refused_reads": self.refused_reads,
             "findings": self.findings(ctx),
             "unchecked": self.unchecked(),
             "blocking": self.blocking,
@@ -87,13 +92,23 @@ def forecast(ctx: "Context", planned: list["PlannedNode"]) -> Forecast:
              for item in planned if item.starts]
     wanted: dict[permissions.Permission, list[str]] = {}
     for item in planned:
-        if item.change.action not in _SETTLED:
+        if item.change.action in ACTING:
             for permission in item.permissions:
                 wanted.setdefault(permission, []).append(item.node.title)
+    refused_reads = [f"The {item.node.noun} could not be read: {item.change.note}" for item in planned
+                     if item.error is not None and access_denied(item.error)]
     with ThreadPoolExecutor(2) as pool:
         quota_check = pool.submit(quotas.check, ctx, needs)
         permission_check = pool.submit(permissions.check, ctx, wanted)
-        return Forecast(quota_check.result(), permission_check.result())
+        return Forecast(quota_check.result(), permission_check.result(), refused_reads)
+
+
+def access_denied(exc: BaseException) -> bool:
+    """AWS refused the call to these credentials (an IAM policy, a boundary or an organization's policy)."""
+    from .aws import error_code, error_message
+
+    code = error_code(exc)
+    return code in _DENIED_CODES or bool(code) and "not authorized to perform" in error_message(exc)
 
 
 def refusal(ctx: "Context", found: Forecast) -> MysfitsError:
@@ -166,7 +181,7 @@ def explain(ctx: "Context", exc: BaseException) -> str | None:
                     f"{line.needed} more: raise it to {line.desired} in Service Quotas (`{lookup}` finds its code), "
                     f"or {_another_type(line)}")
         return f"AWS refused {operation}: {quota_finding(ctx, line)}"
-    if code in _DENIED_CODES or (code and "not authorized to perform" in message):
+    if access_denied(exc):
         return (f"AWS refused {operation}: {code}: {message} (allow it in the IAM policy of those credentials; "
                 "`mysfits plan` lists every action the stack needs that they may not do)")
     return None

@@ -34,6 +34,9 @@ def forecast_lines(ctx: Context, found: Forecast) -> list[tuple[str, str]]:
         if not check.denied:
             lines.append(("ok", f"permissions: the {check.checked} actions this calls are allowed for {check.principal}"))
         lines += [("refused", permission_finding(check.principal, denials)) for denials in found.denied_actions()]
+    elif not check.unchecked:
+        lines.append(("ok", "permissions: this creates and changes nothing, and what it reads the plan has read"))
+    lines += [("refused", read) for read in found.refused_reads]
     lines += [("unchecked", text[0].upper() + text[1:]) for text in found.unchecked()]
     return lines
 

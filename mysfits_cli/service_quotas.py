@@ -6,7 +6,8 @@ its applied value (ListServiceQuotas), else, where the account has none, AWS's d
 pages, so what was read is kept for CACHE_SECONDS in CACHE_FILE beside the state file, per
 endpoint, account and region; it is written only when that folder exists (`plan` makes no
 folder). A value that would stop a command is read again by its code first (`fresh`), so a
-quota raised a minute ago is never refused from the cache.
+quota raised a minute ago is never refused from the cache. The embedded local cloud is not
+cached: it answers in milliseconds, and can be restarted as another account on the same port.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ServiceQuotas:
         self.ctx = ctx
         self.now = time.time() if now is None else now
         self.cache_path = ctx.state.path.parent / CACHE_FILE
+        self.caching = not ctx.settings.local
         endpoint = ctx.settings.endpoint_url or "aws"
         self.scope = f"{endpoint} {ctx.aws.account_id} {ctx.aws.region}"
         self._tables: dict[str, dict[str, list[Any]]] = {}
@@ -86,6 +88,8 @@ class ServiceQuotas:
         return {quota["QuotaName"]: [quota["QuotaCode"], quota["Value"]] for page in pages for quota in page["Quotas"]}
 
     def _cached(self, kind: str) -> dict[str, list[Any]] | None:
+        if not self.caching:
+            return None
         entry = _load(self.cache_path).get(self.scope, {}).get(kind)
         if not entry or not 0 <= self.now - entry.get("read_at", 0) < CACHE_SECONDS:
             return None
@@ -94,7 +98,7 @@ class ServiceQuotas:
     def _save(self, kind: str) -> None:
         """Kept beside the state file, when its folder exists; a cache that cannot be written is no loss."""
         folder = self.cache_path.parent
-        if not folder.is_dir():
+        if not self.caching or not folder.is_dir():
             return
         data = _load(self.cache_path)
         data.setdefault(self.scope, {})[kind] = {"read_at": self.now, "quotas": self._tables[kind]}

@@ -118,10 +118,12 @@ def test_the_quota_list_is_cached_beside_the_state_and_a_shortfall_is_read_again
     assert later._cached(service_quotas.APPLIED) is None
 
 
-def test_no_cache_where_the_state_files_folder_does_not_exist(cloud, make_ctx, tmp_path):
+def test_no_cache_where_the_state_files_folder_does_not_exist_nor_for_the_local_cloud(cloud, make_ctx, tmp_path):
     ctx = make_ctx(state_file=tmp_path / "not-made" / "state.json")
     assert quotas.check(ctx, [("hosting", "ml.m4.xlarge", 1, "Endpoint")]).short
     assert not (tmp_path / "not-made").exists()
+    assert quotas.check(make_ctx(local=True, region="us-east-1"), [("hosting", "ml.m4.xlarge", 1, "Endpoint")]).short
+    assert not (tmp_path / service_quotas.CACHE_FILE).exists()
 
 
 def use_keys(monkeypatch, cloud, name: str, statements: list[dict]) -> str:
@@ -244,3 +246,18 @@ def test_training_jobs_in_progress_are_counted(make_ctx):
         sagemaker.create_training_job(**training_job(role, "busy", put_object(s3, "t/d.csv", b"1,2,3,4,5,0\n"),
                                                      "ml.m5.large"))
         assert quotas.in_use(make_ctx(), {"training"}) == {("training", "ml.m5.large"): 1}
+
+
+def test_a_read_the_plan_was_refused_stops_up_too(cloud, make_ctx):
+    from mysfits_cli.engine import Change
+    from mysfits_cli.runner import PlannedNode
+
+    denied = refused("DescribeEndpoint", "AccessDeniedException", "User: arn:aws:iam::1:user/x is not authorized to "
+                                                                  "perform: sagemaker:DescribeEndpoint on resource: e")
+    failed = PlannedNode(GRAPH["endpoint.endpoint"], Change("fail", note="AWS refused DescribeEndpoint: ..."), error=denied)
+    found = forecasting.forecast(make_ctx(), [failed])
+    assert found.blocking and found.findings(make_ctx()) == [
+        "The endpoint could not be read: AWS refused DescribeEndpoint: ... (allow it in the IAM policy of those credentials)"]
+    unchanged = PlannedNode(GRAPH["endpoint.endpoint"], Change("unchanged"),
+                            permissions=[permissions.Permission("sagemaker:DescribeEndpoint", "e")])
+    assert forecasting.forecast(make_ctx(), [unchanged]).permissions.checked == 0  # the plan has read it already
