@@ -89,7 +89,10 @@ def principal_by_access_key(account_id: str, partition: str, access_key: str) ->
     """Who signed with `access_key`: an IAM user, an assumed role, else the default identity."""
     assumed = sts_backends[account_id][partition].get_assumed_role_from_access_key(access_key)
     if assumed is not None:
-        role = iam_backends[account_id][partition].get_role_by_arn(assumed.role_arn)
+        try:
+            role = iam_backends[account_id][partition].get_role_by_arn(assumed.role_arn)
+        except Exception:  # the role was deleted since: its sessions may do nothing
+            return Principal(assumed.arn, ())
         return Principal(assumed.arn, tuple(_documents(role)))
     backend = iam_backends[account_id][partition]
     user = backend.get_user_from_access_key_id(access_key)

@@ -127,7 +127,13 @@ def applied(account: str, region: str) -> dict[str, float]:
     with _LOCK:
         if (account, region) not in _applied:
             _applied[(account, region)] = _initial(context.current().settings.account)
-        return _applied[(account, region)]
+        return dict(_applied[(account, region)])
+
+
+def apply_value(account: str, region: str, name: str, value: float) -> None:
+    applied(account, region)
+    with _LOCK:
+        _applied[(account, region)][name] = value
 
 
 def _initial(account: str) -> dict[str, float]:
@@ -214,9 +220,7 @@ def _service_quotas() -> None:
         allowed(response, "RequestServiceQuotaIncrease")
         name, account, region = by_code(response), response.current_account, response.region
         desired = float(response._get_param("DesiredValue"))
-        values = applied(account, region)
-        with _LOCK:
-            values[name] = desired  # approved at once, as AWS approves small increases
+        apply_value(account, region, name, desired)  # approved at once, as AWS approves small increases
         now = datetime.now(timezone.utc).timestamp()
         quota = _quota(account, region, name, desired)
         return json.dumps({"RequestedQuota": {

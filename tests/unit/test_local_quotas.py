@@ -226,3 +226,17 @@ def test_an_action_moto_does_not_implement_is_a_clean_501_in_the_services_protoc
     with pytest.raises(ClientError) as caught:  # IAM speaks XML: a JSON body would be unreadable, and retried
         iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/x", ActionNames=["s3:GetObject"])
     assert error(caught)[:2] == (501, "NotImplemented")
+
+
+def test_the_account_is_a_setting_of_the_local_cloud():
+    from mysfits_cli.local import server
+    from mysfits_cli.local.settings import CloudSettings, SettingsError
+
+    new = CloudSettings.from_env({"MYSFITS_LOCAL_ACCOUNT": "new"})
+    assert new.account == "new" and new.describe().endswith(", a new account")
+    assert CloudSettings().account == "established" and "account" not in CloudSettings().describe()
+    parser = server.argparse.ArgumentParser()
+    server._add_settings_arguments(parser)
+    assert server.parse_settings(parser, parser.parse_args(new.server_args())) == new
+    with pytest.raises(SettingsError, match="MYSFITS_LOCAL_ACCOUNT must be one of established, new, not 'old'"):
+        CloudSettings.from_env({"MYSFITS_LOCAL_ACCOUNT": "old"})
