@@ -62,6 +62,8 @@ def test_plan_names_the_quotas_and_up_refuses_before_any_training_job(cli, serve
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert len(re.findall(r"^✗ ml\.\S+ for \w[\w ]+ usage \(L-", refused.stderr, flags=re.M)) == 2
     assert "AWS would refuse these 2 things (above): nothing was created" in refused.stderr
+    train = cli.run("train", *ROWS, check=False)  # a part's own command runs its part of the forecast
+    assert train.returncode == 1 and f"✗ {training} (" in train.stderr and "AWS would refuse this (above)" in train.stderr
     sagemaker = server.client("sagemaker")
     assert not stack_jobs(server, "mysfits") and not sagemaker.list_notebook_instances()["NotebookInstances"]
     assert not cli.state_file.exists() or not json.loads(cli.state_file.read_text())["stacks"]
