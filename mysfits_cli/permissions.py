@@ -4,8 +4,9 @@ Each node of the graph declares the IAM actions it calls and the resources they 
 (`Node.permissions`; a node that is one resource takes its class's `permissions`), from the
 same names and ARNs the node builds its resources with. `check` asks IAM's policy simulator
 (SimulatePrincipalPolicy) about the caller's own identity — for an assumed role, the role —
-once per resource, and reports what it would deny. A simulation that cannot be made (access
-denied, an emulator without the simulator) is said, never an error.
+each action on each resource, in one call per service and set of condition keys, and reports
+what it would deny. A simulation that cannot be made (access denied, an emulator without the simulator) is
+said, never an error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 # Actions AWS offers no resource-level permission for are simulated on "*".
 ANY = "*"
-SIMULATORS = 8  # simulations in flight at once: each one waits on IAM, not on Python
+SIMULATORS = 8  # simulations in flight at once: each waits on IAM, not on Python
+ALLOWED, IMPLICIT_DENY = "allowed", "implicitDeny"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,12 @@ class PermissionCheck:
 
 
 def check(ctx: "Context", needed: Mapping[Permission, Iterable[str]]) -> PermissionCheck:
-    """Simulate the caller's policies for every permission `needed` (each with the nodes that need it)."""
+    """Simulate the caller's policies for every permission `needed` (each with the nodes that need it).
+
+    One simulation per service the resources belong to (and set of condition keys): each of its
+    actions on each of its resources, a few dozen pairs; across services the pairs would be
+    mostly meaningless, and many.
+    """
     if not needed:
         return PermissionCheck()
     try:
@@ -84,21 +91,22 @@ def check(ctx: "Context", needed: Mapping[Permission, Iterable[str]]) -> Permiss
         return PermissionCheck(unchecked=_why(exc))
     if principal is None:
         return PermissionCheck(note=note)
-    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[Permission]] = {}
     for permission in needed:
-        groups.setdefault((permission.resource, permission.context), []).append(permission.action)
+        service = permission.resource.split(":")[2] if permission.resource.startswith("arn:") else permission.resource
+        groups.setdefault((service, permission.context), []).append(permission)
     client = ctx.aws.client("iam")
     try:
         with ThreadPoolExecutor(SIMULATORS) as pool:
-            answers = list(pool.map(lambda group: _simulate(client, principal, *group), groups.items()))
+            answers = list(pool.map(lambda group: _simulate(client, principal, group), groups.values()))
     except Exception as exc:  # noqa: BLE001 - said, and blocks nothing
         return PermissionCheck(principal=principal, unchecked=_why(exc))
+    decisions = {key: decision for answer in answers for key, decision in answer.items()}
     denied = []
-    for ((resource, context), _), decisions in zip(groups.items(), answers):
-        for action, decision in decisions.items():
-            if decision != "allowed":
-                titles = tuple(dict.fromkeys(needed.get(Permission(action, resource, context), ())))
-                denied.append(Denial(action, resource, decision, titles))
+    for permission, titles in needed.items():
+        decision = decisions.get((permission.action.lower(), permission.resource), IMPLICIT_DENY)
+        if decision != ALLOWED:
+            denied.append(Denial(permission.action, permission.resource, decision, tuple(dict.fromkeys(titles))))
     return PermissionCheck(principal=principal, checked=len(needed), denied=denied)
 
 
@@ -120,19 +128,24 @@ def _arn_parts(arn: str) -> tuple[str, str, str, str]:
     return (parts[1], parts[2], parts[4], parts[5]) if len(parts) == 6 else ("aws", "", "", arn)
 
 
-def _simulate(client: Any, principal: str, group: tuple[str, tuple[tuple[str, str], ...]],
-              actions: list[str]) -> dict[str, str]:
-    resource, context = group
-    request: dict[str, Any] = {"PolicySourceArn": principal, "ActionNames": sorted(set(actions)),
-                               "ResourceArns": [resource]}
-    if context:
+def _simulate(client: Any, principal: str, permissions: list[Permission]) -> dict[tuple[str, str], str]:
+    """(action in lower case, resource) -> allowed | explicitDeny | implicitDeny, for every action on every resource."""
+    resources = sorted({p.resource for p in permissions})
+    request: dict[str, Any] = {"PolicySourceArn": principal, "ActionNames": sorted({p.action for p in permissions}),
+                               "ResourceArns": resources}
+    if permissions[0].context:
         request["ContextEntries"] = [{"ContextKeyName": key, "ContextKeyValues": [value], "ContextKeyType": "string"}
-                                     for key, value in context]
-    asked = {action.lower(): action for action in actions}  # action names are case-insensitive
-    decisions: dict[str, str] = {}
+                                     for key, value in permissions[0].context]
+    decisions: dict[tuple[str, str], str] = {}
     for page in client.get_paginator("simulate_principal_policy").paginate(**request):
         for result in page["EvaluationResults"]:
-            decisions[asked.get(result["EvalActionName"].lower(), result["EvalActionName"])] = result["EvalDecision"]
+            action = result["EvalActionName"].lower()  # action names are case-insensitive
+            for each in result.get("ResourceSpecificResults") or []:
+                decisions[(action, each["EvalResourceName"])] = each["EvalResourceDecision"]
+            if not result.get("ResourceSpecificResults"):
+                named = result.get("EvalResourceName")
+                for resource in ([named] if named in resources else resources):
+                    decisions[(action, resource)] = result["EvalDecision"]
     return decisions
 
 

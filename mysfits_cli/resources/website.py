@@ -150,7 +150,8 @@ class WebPage(Resource):
 def site_permissions(ctx: Context, site: Site, writes: bool) -> list[Permission]:
     """Reading the page (and the copy kept of the site's own), and writing it and invalidating CloudFront's copy."""
     objects = [bucket_arn(ctx, site.bucket, key) for key in (site.index_key, site.index_key + BACKUP_SUFFIX)]
-    needed = allow(["s3:GetBucketLocation"], bucket_arn(ctx, site.bucket))
+    needed = allow(["s3:GetBucketLocation", *([] if site.distribution_id else ["s3:GetBucketWebsite"])],
+                   bucket_arn(ctx, site.bucket))
     needed += [p for arn in objects for p in allow(["s3:GetObject", *(["s3:PutObject"] if writes else [])], arn)]
     if writes and site.distribution_id:
         distribution = ctx.aws.arn("cloudfront", f"distribution/{site.distribution_id}", region=False)
