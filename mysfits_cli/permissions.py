@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .aws import describe_or_none
 
 if TYPE_CHECKING:
     from .engine import Context
@@ -101,12 +100,13 @@ def check(ctx: "Context", needed: Mapping[Permission, Iterable[str]]) -> Permiss
             answers = list(pool.map(lambda group: _simulate(client, principal, group), groups.values()))
     except Exception as exc:  # noqa: BLE001 - said, and blocks nothing
         return PermissionCheck(principal=principal, unchecked=_why(exc))
-    decisions = {key: decision for answer in answers for key, decision in answer.items()}
     denied = []
-    for permission, titles in needed.items():
-        decision = decisions.get((permission.action.lower(), permission.resource), IMPLICIT_DENY)
-        if decision != ALLOWED:
-            denied.append(Denial(permission.action, permission.resource, decision, tuple(dict.fromkeys(titles))))
+    for group, decisions in zip(groups.values(), answers):
+        for permission in group:
+            decision = decisions.get((permission.action.lower(), permission.resource), IMPLICIT_DENY)
+            if decision != ALLOWED:
+                titles = tuple(dict.fromkeys(needed[permission]))
+                denied.append(Denial(permission.action, permission.resource, decision, titles))
     return PermissionCheck(principal=principal, checked=len(needed), denied=denied)
 
 
@@ -118,8 +118,10 @@ def policy_source(ctx: "Context") -> tuple[str | None, str | None]:
         return None, "the account's root user: IAM policies do not limit it"
     if service == "sts" and resource.startswith("assumed-role/"):
         name = resource.split("/")[1]
-        role = describe_or_none(ctx.aws.client("iam").get_role, RoleName=name)  # its ARN carries its path
-        return (role["Role"]["Arn"] if role else f"arn:{partition}:iam::{account}:role/{name}"), None
+        try:  # the role's own ARN carries its path, which the session's does not
+            return ctx.aws.client("iam").get_role(RoleName=name)["Role"]["Arn"], None
+        except Exception:  # noqa: BLE001 - not allowed to read it: most roles have no path
+            return f"arn:{partition}:iam::{account}:role/{name}", None
     return arn, None
 
 

@@ -10,7 +10,9 @@
                                                                    └──────────────┴─ web.page
 
 `up` brings up what is selected, each node as soon as its needs are ready; `plan` shows what
-that would do; `status` and `teardown` read the same graph (teardown backwards).
+that would do, and the forecast (forecast.py) reads it once more for what AWS would refuse: the
+quotas what each node `starts` takes, the `permissions` each node declares. `status` and
+`teardown` read the same graph (teardown backwards).
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ def part_command(node: Node) -> str:
 def up(ctx: Context, options: UpOptions, only: Iterable[str] | None = None, skip: Iterable[str] = ()) -> Outcome:
     """Bring up the selected parts (all by default), independent chains side by side.
 
-    What can be checked before anything is created is checked first: a bad input creates nothing.
+    What can be checked before anything is created is checked first: a bad input creates nothing,
+    and neither does a plan AWS would refuse part of (the forecast).
     """
     selection = GRAPH.select(only, skip, options)
     outputs = external_outputs(ctx, selection, part_command)

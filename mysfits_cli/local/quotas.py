@@ -39,6 +39,7 @@ or on their way (both fleets of an endpoint being updated).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -53,6 +54,7 @@ from moto.servicequotas.responses import ServiceQuotasResponse
 
 from .. import instance_types
 from ..billing import ENDPOINT_NOT_BILLING, NOTEBOOK_BILLING
+from ..quotas import quota_name
 from . import context
 from .errors import json_protocol_error
 from .patching import Patches
@@ -68,8 +70,7 @@ NEW_ACCOUNT = {
     ("training", "ml.m5.large"): 2, ("training", "ml.m5.xlarge"): 1,
     ("hosting", "ml.t2.medium"): 1, ("hosting", "ml.t3.medium"): 1,
 }
-# Service Quotas' names, and the shapes of botocore's SageMaker model listing each use's types.
-USAGE = {"notebook": "notebook instance usage", "training": "training job usage", "hosting": "endpoint usage"}
+# The shapes of botocore's SageMaker model listing each use's types.
 MODEL_SHAPES = {"notebook": "InstanceType", "training": "TrainingInstanceType", "hosting": "ProductionVariantInstanceType"}
 PAGE_SIZE = 100
 UPDATING = "Updating"
@@ -79,7 +80,6 @@ _ENFORCED = Patches("quota-enforcement")
 _LOCK = threading.Lock()
 _applied: dict[tuple[str, str], dict[str, float]] = {}  # (account, region) -> quota name -> applied value
 _updating: dict[tuple[str, str, str], str] = {}  # (account, region, endpoint) -> the config it is moving to
-_catalog: dict[str, tuple[str, str, str]] = {}  # quota name -> (code, use, instance type)
 
 
 def install() -> None:
@@ -100,26 +100,23 @@ def uninstall() -> None:
         _updating.clear()
 
 
-def quota_name(use: str, instance_type: str) -> str:
-    return f"{instance_type} for {USAGE[use]}"
-
-
 def quota_code(name: str) -> str:
     return "L-" + hashlib.sha256(name.encode()).hexdigest()[:8].upper()
 
 
+@functools.cache
 def catalog() -> dict[str, tuple[str, str, str]]:
     """Every instance quota: name -> (code, use, instance type), for the types botocore's SageMaker model
     lists for each use and those of data/sagemaker-instance-types.json (ml.t3 endpoints, which the model omits)."""
-    if not _catalog:
-        model = botocore.session.get_session().get_service_model("sagemaker")
-        for use, shape in MODEL_SHAPES.items():
-            table = [t for family in instance_types.families() for t in instance_types.types_for(use, family)]
-            for instance_type in dict.fromkeys([*model.shape_for(shape).enum, *table]):
-                if instance_type.startswith("ml."):
-                    name = quota_name(use, instance_type)
-                    _catalog[name] = (quota_code(name), use, instance_type)
-    return _catalog
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    found = {}
+    for use, shape in MODEL_SHAPES.items():
+        table = [t for family in instance_types.families() for t in instance_types.types_for(use, family)]
+        for instance_type in dict.fromkeys([*model.shape_for(shape).enum, *table]):
+            if instance_type.startswith("ml."):
+                name = quota_name(use, instance_type)
+                found[name] = (quota_code(name), use, instance_type)
+    return found
 
 
 def applied(account: str, region: str) -> dict[str, float]:
