@@ -179,8 +179,13 @@ class Aws:
             return self._clients[key]
 
     @cached_property
+    def identity(self) -> dict[str, Any]:
+        """Who the calls are made as (STS GetCallerIdentity: Account, Arn, UserId)."""
+        return self.client("sts").get_caller_identity()
+
+    @cached_property
     def account_id(self) -> str:
-        return self.client("sts").get_caller_identity()["Account"]
+        return self.identity["Account"]
 
     @cached_property
     def partition(self) -> str:

@@ -151,6 +151,10 @@ def local_start(
     endpoint_delay: Optional[float] = typer.Option(
         None, "--endpoint-delay", help="SageMaker endpoints answer after this many real seconds \\[env: MYSFITS_LOCAL_ENDPOINT_DELAY; default: 0]",
     ),
+    account: Optional[str] = typer.Option(
+        None, "--account", metavar="established|new",
+        help="new: play a new AWS account, whose SageMaker quotas are 0 for the workshop's own instance types \\[env: MYSFITS_LOCAL_ACCOUNT; default: established]",
+    ),
 ) -> None:
     """Start the local cloud in the background (seeded with the workshop's earlier modules)."""
     from .config import LOCAL_DEFAULT_REGION
@@ -158,7 +162,7 @@ def local_start(
 
     cloud = manager.start(
         port=port, region=ctx.obj.region or LOCAL_DEFAULT_REGION, strict=strict, latency=latency,
-        time_scale=time_scale, codecommit=codecommit, endpoint_delay=endpoint_delay,
+        time_scale=time_scale, codecommit=codecommit, endpoint_delay=endpoint_delay, account=account,
     )
     typer.echo(_describe_cloud(cloud))
 

@@ -22,6 +22,7 @@ from . import ui
 from .aws import Aws, is_not_found
 from .config import Settings
 from .errors import MysfitsError
+from .permissions import Permission, allow
 from .state import StackState, node_of
 
 Record = dict[str, Any]
@@ -65,6 +66,11 @@ class Resource(ABC):
     # An intent holds them when they are known before the create (`known_fields`); a record that
     # lacks one (an intent whose id AWS never told, or one an older mysfits wrote) is only a name.
     record_fields: ClassVar[tuple[str, ...]] = ("id",)
+    # The IAM actions `ensure` calls on it (see `permissions`): always (finding it and checking what
+    # drifted), to create it, and to set each drifted property (keyed as `drift` keys them).
+    reads: ClassVar[tuple[str, ...]] = ()
+    creates: ClassVar[tuple[str, ...]] = ()
+    fixes: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -115,6 +121,23 @@ class Resource(ABC):
         for fix in fixes.values():
             record = {**record, **(fix() or {})}
         return record
+
+    def planned(self, ctx: Context) -> Record:
+        """What is known of it before it exists, besides its name (an IAM role's ARN), for `plan`."""
+        return {}
+
+    def arn(self, ctx: Context) -> str:
+        """The ARN IAM's policies know it by (for the permission forecast)."""
+        return "*"
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        """What `ensure` would be allowed to do to bring it to what `plan` says (`change`)."""
+        actions = list(self.reads)
+        if change.action in CREATING:
+            actions += self.creates
+        for drifted in change.fields:
+            actions += self.fixes.get(drifted, ())
+        return allow(dict.fromkeys(actions), self.arn(ctx))
 
     @classmethod
     @abstractmethod
@@ -256,6 +279,10 @@ def _tagged(resource: Resource, record: Record) -> Record:
     return record
 
 
+# Plan actions after which the resource is made anew.
+CREATING = ("create", "replace")
+
+
 @dataclass
 class Change:
     """What applying one part of the stack would do."""
@@ -281,7 +308,7 @@ def preview(ctx: Context, resource: Resource) -> tuple[Change, Record]:
     if record is None:
         action = "replace" if renamed else "create"
         note = f"replaces {recorded.get('name')}" if renamed else None
-        known = {"name": resource.name, **resource.known_fields()}
+        known = {"name": resource.name, **resource.known_fields(), **resource.planned(ctx)}
         return Change(action, note=note), Unknown(**known, **(resource.identity or {}))
     record = _tagged(resource, record)
     reason = resource.replacement(ctx, record)

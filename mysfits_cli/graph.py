@@ -15,6 +15,7 @@ from .errors import MysfitsError
 
 if TYPE_CHECKING:
     from .engine import Change, Context
+    from .permissions import Permission
 
 
 @dataclass
@@ -25,9 +26,16 @@ class Run:
     options: Any
     inputs: dict[str, Any]
     planning: bool = False
+    # what a node's functions built for this run, kept so that `plan` and the forecast build it once
+    built: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
+
+    def once(self, key: str, build: Callable[["Run"], Any]) -> Any:
+        if key not in self.built:
+            self.built[key] = build(self)
+        return self.built[key]
 
 
 PROPER_NOUNS = {"Mysfits", "Cognito", "SageMaker", "CodeCommit", "CloudFront"}
@@ -57,6 +65,10 @@ class Node:
     check: Callable[["Context", Any], None] | None = None
     # what it runs on while it bills by the hour, for `plan`: (use, instance type, count)
     bills: Callable[[Run], tuple[str, str, int]] | None = None
+    # the plan actions on which it starts anew what it `bills` for: what it takes of the account's quotas
+    starts: tuple[str, ...] = ()
+    # the IAM actions it calls, on which resources, to do what `plan` says it would (the `Change`)
+    permissions: Callable[[Run, "Change"], list["Permission"]] | None = None
 
     @property
     def noun(self) -> str:

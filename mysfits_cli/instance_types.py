@@ -12,7 +12,7 @@ types of other families, and regions it does not list, are not known to be refus
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .reference import load
 
@@ -51,6 +51,11 @@ def covered(instance_type: str) -> bool:
     return family(instance_type) in _table()["families"]
 
 
+def families() -> list[str]:
+    """The families the table covers, in its order."""
+    return list(_table()["families"])
+
+
 def types_for(use: str, instance_family: str) -> list[str]:
     """The family's types SageMaker accepts for `use`, smallest first."""
     _check_use(use)
@@ -72,20 +77,39 @@ def offered(use: str, instance_type: str, region: str) -> bool:
     return region not in regions or family(instance_type) in regions[region][use]
 
 
+def nearest(wanted: str, candidates: list[str]) -> str | None:
+    """The candidate nearest to `wanted`: the smallest size at least as large as the wanted one
+    (the largest there is, if none is); among equal sizes, the first given."""
+    if not candidates:
+        return None
+    larger = [t for t in candidates if _size_rank(t) >= _size_rank(wanted)]
+    return min(larger, key=_size_rank) if larger else max(candidates, key=_size_rank)
+
+
 def suggest(use: str, wanted: str, region: str) -> str | None:
     """`wanted` if the region offers it, else the nearest offered type of its family's successor.
 
-    Nearest means the smallest size at least as large as the wanted one (the largest
-    there is, if none is); None when the family has no successor offered for `use`.
+    None when the family has no successor offered for `use`.
     """
     if offered(use, wanted, region):
         return wanted
     successor = _table()["families"].get(family(wanted), {}).get("successor")
-    candidates = [t for t in types_for(use, successor) if offered(use, t, region)] if successor else []
-    if not candidates:
-        return None
-    larger = [t for t in candidates if _size_rank(t) >= _size_rank(wanted)]
-    return larger[0] if larger else candidates[-1]
+    return nearest(wanted, [t for t in types_for(use, successor) if offered(use, t, region)] if successor else [])
+
+
+def nearest_where(use: str, wanted: str, region: str, acceptable: Callable[[str], bool]) -> str | None:
+    """The nearest type (as `nearest` orders them) the region offers for `use` and `acceptable` accepts,
+    other than `wanted`: its own family first, then its successor, then the table's other families.
+
+    For a type the account has no quota for, `acceptable` says which types it has quota for.
+    """
+    known = families()
+    successor = _table()["families"].get(family(wanted), {}).get("successor")
+    preferred = [f for f in (family(wanted), successor) if f in known]
+    ordered = preferred + [f for f in known if f not in preferred]
+    candidates = [t for f in ordered for t in types_for(use, f)
+                  if t != wanted and offered(use, t, region) and acceptable(t)]
+    return nearest(wanted, candidates)
 
 
 def source() -> str:

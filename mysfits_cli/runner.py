@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -23,6 +24,7 @@ from .state import node_of
 
 # After Ctrl-C, how long the running nodes get to finish the AWS call they are in.
 STOP_GRACE_SECONDS = 30.0
+PLANNERS = 8  # nodes `plan` reads at once: each waits on AWS, not on Python
 
 
 @dataclass
@@ -143,7 +145,9 @@ def _run_node(ctx: Context, graph: Graph, node: Node, run: Run, selected: set[st
         except MysfitsError as exc:
             result = NodeResult(node, "failed", actions=list(actions), reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one failing part must not take the others down
-            result = NodeResult(node, "failed", actions=list(actions), reason=engine.one_line(exc))
+            from .forecast import explain  # a quota or permission AWS refused: with what to do about it
+
+            result = NodeResult(node, "failed", actions=list(actions), reason=explain(ctx, exc) or engine.one_line(exc))
         except BaseException:  # KeyboardInterrupt or SystemExit raised in this thread: the walk must still hear
             result = NodeResult(node, "interrupted", actions=list(actions), reason="interrupted")
     result.seconds = time.monotonic() - started
@@ -191,36 +195,66 @@ class PlannedNode:
     node: Node
     change: Change
     usage: Any = None  # billing.Usage, priced, for what bills by the hour
+    permissions: list = field(default_factory=list)  # what it must be allowed to do (permissions.Permission)
+    error: Exception | None = None  # why the plan could not read it (action "fail")
+
+    @property
+    def starts(self) -> bool:
+        """It starts instances anew, which take from the account's quota for their type."""
+        return self.usage is not None and self.change.action in self.node.starts
 
 
 def plan(ctx: Context, graph: Graph, selection: Selection, options: Any, outputs: dict[str, Any]) -> list[PlannedNode]:
     """What apply would do to each selected node, in the order it would do it; no mutating call.
 
-    A need with no output (an unselected part that is not up) blocks what needs it.
+    Like apply, each node is read as soon as what it needs is, independent ones side by side (they
+    wait on AWS). A need with no output (an unselected part that is not up) blocks what needs it.
     """
-    planned: list[PlannedNode] = []
     failed: dict[str, str] = {node.key: node.key for node in selection.external if outputs.get(node.key) is None}
-    for node in selection.nodes:
-        missing = next((need for need in node.needs if need in failed), None)
-        if missing:
-            failed[node.key] = missing
-            planned.append(PlannedNode(node, Change("blocked", note=f"needs the {graph[missing].noun}")))
-            continue
-        run = Run(ctx, options, {need: outputs.get(need) for need in node.needs}, planning=True)
-        usage = None
-        try:
-            if node.plan is None:
-                outputs[node.key] = node.apply(run)
-                change = Change("read")
-            else:
-                change, outputs[node.key] = node.plan(run)
-            if node.bills:
-                usage = _priced_usage(ctx, node, node.bills(run))
-        except Exception as exc:  # noqa: BLE001 - the plan shows what it could not find out, and goes on
-            failed[node.key] = node.key
-            change = Change("fail", note=str(exc) if isinstance(exc, MysfitsError) else engine.one_line(exc))
-        planned.append(PlannedNode(node, change, usage))
-    return planned
+    results: dict[str, PlannedNode] = {}
+    todo = list(selection.nodes)
+    with ThreadPoolExecutor(PLANNERS) as pool:
+        running: dict[Future, Node] = {}
+        while todo or running:
+            for node in [n for n in todo if all(need in outputs or need in failed for need in n.needs)]:
+                todo.remove(node)
+                missing = next((need for need in node.needs if need in failed), None)
+                if missing:
+                    failed[node.key] = missing
+                    results[node.key] = PlannedNode(node, Change("blocked", note=f"needs the {graph[missing].noun}"))
+                    continue
+                run = Run(ctx, options, {need: outputs.get(need) for need in node.needs}, planning=True)
+                running[pool.submit(_plan_node, ctx, node, run)] = node
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                node = running.pop(future)
+                planned, output = future.result()
+                results[node.key] = planned
+                if planned.change.action == "fail":
+                    failed[node.key] = node.key
+                else:
+                    outputs[node.key] = output
+    return [results[node.key] for node in selection.nodes if node.key in results]
+
+
+def _plan_node(ctx: Context, node: Node, run: Run) -> tuple[PlannedNode, Any]:
+    """One node's change, its output for what needs it, what it bills and what it must be allowed to do."""
+    usage, permissions, output, error = None, [], None, None
+    try:
+        if node.plan is None:
+            output, change = node.apply(run), Change("read")
+        else:
+            change, output = node.plan(run)
+        if node.bills:
+            usage = _priced_usage(ctx, node, node.bills(run))
+        if node.permissions:
+            permissions = node.permissions(run, change)
+    except Exception as exc:  # noqa: BLE001 - the plan shows what it could not find out, and goes on
+        change = Change("fail", note=str(exc) if isinstance(exc, MysfitsError) else engine.one_line(exc))
+        error = exc
+    return PlannedNode(node, change, usage, permissions, error), output
 
 
 def _priced_usage(ctx: Context, node: Node, runs_on: tuple[str, str, int]) -> Any:

@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
 
 def status(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (every output and ARN too)"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (every output and ARN too, and the "
+                                                       "forecast of what AWS would refuse of `mysfits up`)"),
     prices: str = typer.Option(
         "table", "--prices", metavar="table|live",
         help="table: the prices shipped with mysfits (no network call); live: refresh them from the AWS Price "
@@ -37,12 +38,23 @@ def status(
         raise MysfitsError(f"--prices is table or live, not '{prices}'")
     with open_stack(ctx.obj, read_only=True) as stack:
         report = collect(stack, live_prices=prices == "live")
+        if as_json:
+            report["forecast"] = _forecast(stack)
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
         show(report)
     if report["missing"] or report["unreadable"]:
         raise typer.Exit(1)
+
+
+def _forecast(stack) -> dict:
+    """What AWS would refuse of `mysfits up` on this stack as it is recorded: the forecast `plan` shows."""
+    from ..options import UpOptions
+    from ..stack import forecast_for
+
+    _, found = forecast_for(stack, UpOptions())
+    return found.as_json(stack)
 
 
 def teardown(

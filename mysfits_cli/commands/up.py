@@ -90,11 +90,13 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
 
 
 def _approved(stack, options, only, skip, yes: bool) -> bool:
-    from ..stack import plan_for
+    from ..plan_output import show_forecast
+    from ..stack import forecast_for
     from ..summary import show_plan
 
-    planned = plan_for(stack, options, only, skip)
+    planned, found = forecast_for(stack, options, only, skip)
     show_plan(planned, where_for(stack))
+    show_forecast(stack, found)
     if all(item.change.action in ("unchanged", "read") for item in planned):
         return True
     if yes:
@@ -145,17 +147,27 @@ def plan(
     endpoint_instance_type: Optional[str] = ENDPOINT_TYPE, endpoint_instance_count: Optional[int] = ENDPOINT_COUNT,
     no_evaluate: bool = NO_EVALUATE, bucket: Optional[str] = BUCKET, site_bucket: Optional[str] = SITE_BUCKET,
     user_pool_client_id: Optional[str] = CLIENT_ID,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output: every node's action, and the forecast"),
 ) -> None:
-    """What `mysfits up` would create, change or replace, in the order it would; changes nothing."""
+    """What `mysfits up` would create, change or replace, in the order it would, and what AWS would refuse of it
+    (quotas, permissions); changes nothing."""
+    import json
+
+    from ..plan_output import plan_json, show_forecast
     from ..runtime import open_stack
-    from ..stack import plan_for
+    from ..stack import forecast_for
     from ..summary import show_plan
 
     options = up_options(nlb, user_pool_id, no_auth, notebook_instance_type, no_repository, data, rows, seed, k,
                          training_instance_type, new, endpoint_instance_type, endpoint_instance_count, no_evaluate,
                          bucket, site_bucket, user_pool_client_id)
     with open_stack(ctx.obj, read_only=True) as stack:
-        show_plan(plan_for(stack, options, parts(only) or None, parts(skip)), where_for(stack))
+        planned, found = forecast_for(stack, options, parts(only) or None, parts(skip))
+        if as_json:
+            typer.echo(json.dumps(plan_json(stack, planned, found), indent=2, sort_keys=True))
+        else:
+            show_plan(planned, where_for(stack))
+            show_forecast(stack, found)
 
 
 def where_for(stack) -> str:

@@ -5,15 +5,16 @@
     emulation.uninstall()
 
 Installing activates the settings and a clock (see context.py), then the moto fixes
-(patches.py, permanent), the site's Cognito and hosting (site_emulation.py), the SageMaker emulation (sagemaker.py), the strict rules
-(strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
+(patches.py, permanent), the site's Cognito and hosting (site_emulation.py), the SageMaker emulation (sagemaker.py),
+IAM's policy simulator (policy_simulator.py) and Service Quotas for SageMaker (quotas.py), the strict rules
+(strict.py, and SageMaker's quota enforcement) in strict mode, the CodeCommit switch when it is closed, and the latency
 model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
 order and forgets every window and pending transition.
 """
 
 from __future__ import annotations
 
-from . import context, latency, patches, sagemaker, site_emulation, strict
+from . import context, latency, patches, policy_simulator, quotas, sagemaker, site_emulation, strict
 from .clock import Clock
 from .settings import CloudSettings
 
@@ -28,7 +29,10 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
     patches.apply()
     site_emulation.install()
     sagemaker.install()
+    policy_simulator.install()
+    quotas.install()
     if settings.strict:
+        quotas.enforce()
         strict.install()
     if settings.codecommit == "closed":
         strict.install_codecommit_closed()
@@ -40,6 +44,8 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
 def uninstall() -> None:
     latency.uninstall()
     strict.uninstall()
+    quotas.uninstall()
+    policy_simulator.uninstall()
     sagemaker.uninstall()
     site_emulation.uninstall()
     context.deactivate()

@@ -7,6 +7,7 @@ error path (moto answers any werkzeug HTTPException with its status, headers and
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -37,6 +38,17 @@ def api_gateway_error(status: int, error_type: str, message: str, headers: dict[
 def lambda_error(status: int, error_type: str, message: str) -> AwsError:
     """Lambda (REST-JSON): `{"Type": "User", "message": ...}` for errors the caller made."""
     return AwsError(status, error_type, {"Type": "User", "message": message})
+
+
+def query_protocol_error(status: int, error_type: str, message: str, namespace: str) -> AwsError:
+    """Query services (IAM, STS): an XML `ErrorResponse` with the error's Type, Code and Message."""
+    from xml.sax.saxutils import escape
+
+    error = AwsError(status, error_type, {}, content_type="text/xml")
+    error.description = (f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type><Code>{error_type}</Code>'
+                         f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
+                         "</ErrorResponse>")
+    return error
 
 
 def json_protocol_error(error_type: str, message: str, status: int = 400) -> AwsError:

@@ -15,6 +15,7 @@ moto 5.2 behaviour we leave alone (the data plane copes with it, see dataplane.p
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend, Integration
@@ -149,7 +150,23 @@ def _unimplemented_actions_are_501() -> None:
         try:
             return original(response)
         except NotImplementedError as error:
-            body = json.dumps({"__type": "NotImplemented", "message": f"{error} in the local cloud"})
-            return 501, {"status": "501", "x-amzn-ErrorType": "NotImplemented", "Content-Type": "application/json"}, body
+            return _not_implemented(response, f"{error} in the local cloud")
 
     _FIXES.wrap(BaseResponse, "call_action", call_action)
+
+
+def _not_implemented(response: Any, message: str) -> Any:
+    """A 501 in the service's own protocol (a query service's client cannot read JSON, and would retry)."""
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult
+
+    class NotImplementedHere(ServiceException):
+        code = "NotImplemented"
+
+    try:
+        with warnings.catch_warnings():  # moto warns that the code is none of the service's own errors
+            warnings.simplefilter("ignore")
+            _, headers, body = response.serialized(ActionResult(NotImplementedHere(message)))
+    except Exception:  # noqa: BLE001 - a service moto cannot serialize for: JSON, as most speak it
+        headers, body = {"Content-Type": "application/json"}, json.dumps({"__type": "NotImplemented", "message": message})
+    return 501, {**headers, "status": "501", "x-amzn-ErrorType": "NotImplemented"}, body

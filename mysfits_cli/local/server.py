@@ -2,7 +2,7 @@
 
     python -m mysfits_cli.local.server --port P [--region us-east-1] [--no-seed] [--cache-dir DIR]
         [--strict | --lenient] [--time-scale F] [--latency aws|none] [--codecommit open|closed]
-        [--endpoint-delay SECONDS]
+        [--endpoint-delay SECONDS] [--account established|new]
 
 Binds 127.0.0.1 only. Installs the emulation (moto fixes, SageMaker, and as the settings
 say the strict rules and the latency model; see settings.py for the flags, their
@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from .settings import CODECOMMIT_ACCESS, DEFAULT_TIME_SCALE, LATENCY_MODELS, CloudSettings, SettingsError
+from .settings import ACCOUNTS, CODECOMMIT_ACCESS, DEFAULT_TIME_SCALE, LATENCY_MODELS, CloudSettings, SettingsError
 
 HOST = "127.0.0.1"
 HEALTH_PATH = "/_mysfits/health"  # '_' cannot start an S3 bucket name, so no request to moto is shadowed
@@ -106,7 +106,7 @@ def parse_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     try:
         return CloudSettings.from_env(
             strict=args.strict, time_scale=args.time_scale, latency=args.latency,
-            codecommit=args.codecommit, endpoint_delay=args.endpoint_delay,
+            codecommit=args.codecommit, endpoint_delay=args.endpoint_delay, account=args.account,
         )
     except SettingsError as exc:
         parser.error(str(exc))
@@ -126,6 +126,8 @@ def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                         help="closed: CreateRepository is refused as on accounts that never had a repository")
     parser.add_argument("--endpoint-delay", type=float, default=None,
                         help="InvokeEndpoint answers after this many real seconds (default 0)")
+    parser.add_argument("--account", choices=ACCOUNTS, default=None,
+                        help="new: Service Quotas answers with a new account's SageMaker quotas (default: established)")
 
 
 def _skip_default_amis() -> None:

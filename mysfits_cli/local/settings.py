@@ -7,6 +7,7 @@
 | latency model   | `--latency aws\\|none`          | `MYSFITS_LOCAL_LATENCY`        | none     |
 | CodeCommit      | `--codecommit open\\|closed`    | `MYSFITS_LOCAL_CODECOMMIT`     | open     |
 | endpoint delay  | `--endpoint-delay SECONDS`     | `MYSFITS_LOCAL_ENDPOINT_DELAY` | 0        |
+| account         | `--account established\\|new`  | `MYSFITS_LOCAL_ACCOUNT`        | established |
 
 Strict mode plays AWS's rules that moto does not (see `strict.py`); lenient mode is
 moto plus our emulation only. Every duration of the strict rules and of the latency
@@ -16,7 +17,9 @@ the default 0.0002 a 30-second quota window is 6 ms and a 10-minute notebook sta
 (each status and refusal is still there for a client that looks at once; raise the
 scale to give the rules more room). The endpoint delay is the one exception: it
 is in real seconds, because what it exercises (the Lambda function's timeout and API
-Gateway's 29-second integration cut) runs in real time.
+Gateway's 29-second integration cut) runs in real time. The account is whose SageMaker
+quotas Service Quotas answers with (quotas.py): an established one, or a new one, whose applied
+values are 0 for the workshop's own instance types.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any, Mapping
 DEFAULT_TIME_SCALE = 0.0002
 LATENCY_MODELS = ("none", "aws")
 CODECOMMIT_ACCESS = ("open", "closed")
+ACCOUNTS = ("established", "new")
 MODES = ("strict", "lenient")
 
 ENV_MODE = "MYSFITS_LOCAL_MODE"
@@ -35,6 +39,7 @@ ENV_TIME_SCALE = "MYSFITS_LOCAL_TIME_SCALE"
 ENV_LATENCY = "MYSFITS_LOCAL_LATENCY"
 ENV_CODECOMMIT = "MYSFITS_LOCAL_CODECOMMIT"
 ENV_ENDPOINT_DELAY = "MYSFITS_LOCAL_ENDPOINT_DELAY"
+ENV_ACCOUNT = "MYSFITS_LOCAL_ACCOUNT"
 
 
 class SettingsError(ValueError):
@@ -48,6 +53,7 @@ class CloudSettings:
     latency: str = "none"
     codecommit: str = "open"
     endpoint_delay: float = 0.0
+    account: str = "established"
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
@@ -58,6 +64,8 @@ class CloudSettings:
             raise SettingsError(f"codecommit must be one of {', '.join(CODECOMMIT_ACCESS)}, not {self.codecommit!r}")
         if not self.endpoint_delay >= 0:
             raise SettingsError(f"endpoint delay must be 0 or more seconds, not {self.endpoint_delay}")
+        if self.account not in ACCOUNTS:
+            raise SettingsError(f"account must be one of {', '.join(ACCOUNTS)}, not {self.account!r}")
 
     @property
     def mode(self) -> str:
@@ -82,6 +90,8 @@ class CloudSettings:
             values["codecommit"] = _choice(ENV_CODECOMMIT, env[ENV_CODECOMMIT], CODECOMMIT_ACCESS)
         if env.get(ENV_ENDPOINT_DELAY):
             values["endpoint_delay"] = _number(ENV_ENDPOINT_DELAY, env[ENV_ENDPOINT_DELAY])
+        if env.get(ENV_ACCOUNT):
+            values["account"] = _choice(ENV_ACCOUNT, env[ENV_ACCOUNT], ACCOUNTS)
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
@@ -93,6 +103,7 @@ class CloudSettings:
             "--latency", self.latency,
             "--codecommit", self.codecommit,
             "--endpoint-delay", repr(self.endpoint_delay),
+            "--account", self.account,
         ]
 
     def describe(self) -> str:
@@ -101,6 +112,8 @@ class CloudSettings:
             parts.append("CodeCommit closed")
         if self.endpoint_delay:
             parts.append(f"endpoints answer after {self.endpoint_delay:g}s")
+        if self.account == "new":
+            parts.append("a new account")
         return ", ".join(parts)
 
     def to_record(self) -> dict[str, Any]:

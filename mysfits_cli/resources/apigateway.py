@@ -9,14 +9,29 @@ from typing import Any
 
 from .. import ui
 from ..aws import describe_or_none, error_message, retry_after
-from ..engine import Context, Fix, Record, Resource
+from ..engine import CREATING, Change, Context, Fix, Record, Resource
 from ..errors import MysfitsError
+from ..permissions import Permission, allow
 
 STAGE = "prod"
 # DeleteRestApi: 1 request per 30 s per account (API Gateway quotas; cannot be raised)
 DELETE_QUOTA_SECONDS = 30.0
 DELETE_ATTEMPTS = 4
 LINK_RELEASE_SECONDS = 600
+
+
+def management_arn(ctx: Context, path: str) -> str:
+    """API Gateway's management actions are HTTP verbs on paths: `arn:aws:apigateway:<region>::/restapis/<id>`."""
+    return ctx.aws.arn("apigateway", path, account=False)
+
+
+def _verbs(ctx: Context, *calls: tuple[str, str]) -> list[Permission]:
+    return [permission for verb, path in calls for permission in allow([f"apigateway:{verb}"], management_arn(ctx, path))]
+
+
+def _recorded_id(ctx: Context, key: str) -> str:
+    """The recorded id, else * (one `plan` would create, or look up by name)."""
+    return (ctx.state.get(key) or {}).get("id") or "*"
 
 
 def _paginate(client, operation: str, key: str, **kwargs) -> list[dict[str, Any]]:
@@ -35,6 +50,11 @@ class VpcLink(Resource):
     def __init__(self, key: str, name: str, target_arn: str):
         super().__init__(key, name)
         self.target_arn = target_arn
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        link = _recorded_id(ctx, self.key)
+        needed = _verbs(ctx, ("GET", "/vpclinks"), ("GET", f"/vpclinks/{link}"))
+        return needed + (_verbs(ctx, ("POST", "/vpclinks")) if change.action in CREATING else [])
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         client = ctx.aws.client("apigateway")
@@ -160,6 +180,17 @@ class RestApi(Resource):
         super().__init__(key, name)
         self.document = document
         self.digest = document_sha256(document)
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        api = _recorded_id(ctx, self.key)
+        calls = [("GET", "/restapis"), ("GET", f"/restapis/{api}"), ("GET", f"/restapis/{api}/stages/{STAGE}")]
+        if change.action in CREATING:
+            calls += [("POST", "/restapis")]
+        if change.action in CREATING or "definition" in change.fields:
+            calls += [("PUT", f"/restapis/{api}")]
+        if change.action in CREATING or change.fields:
+            calls += [("POST", f"/restapis/{api}/deployments")]
+        return _verbs(ctx, *calls)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         client = ctx.aws.client("apigateway")

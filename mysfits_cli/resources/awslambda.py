@@ -7,7 +7,8 @@ from functools import partial
 from typing import Any
 
 from ..aws import describe_or_none
-from ..engine import Context, Fix, Record, Resource, fix
+from ..engine import CREATING, Change, Context, Fix, Record, Resource, fix
+from ..permissions import Permission, allow, pass_role
 from .iam import retry_until_role_usable
 from ..lambda_package import HANDLER, package_sha256
 
@@ -15,12 +16,23 @@ RUNTIME = "python3.13"
 MEMORY_MB = 128
 TIMEOUT_SECONDS = 30
 LOG_RETENTION_DAYS = 14
+LAMBDA = "lambda.amazonaws.com"
 
 
 class LogGroup(Resource):
     """The function's log group, created up front so its retention is set and teardown removes it."""
 
     kind = "log-group"
+    reads = ("logs:ListTagsForResource",)
+    creates = ("logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy")
+    fixes = {"retention": ("logs:PutRetentionPolicy",), "tags": ("logs:TagResource",)}
+
+    def arn(self, ctx: Context) -> str:
+        return ctx.aws.arn("logs", f"log-group:{self.name}:*")
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        """Found by listing the region's log groups, which acts on them all."""
+        return allow(["logs:DescribeLogGroups"], ctx.aws.arn("logs", "log-group:*")) + super().permissions(ctx, change)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         group = _log_group(ctx, self.name)
@@ -69,6 +81,9 @@ def _log_group(ctx: Context, name: str) -> dict[str, Any] | None:
 
 class Function(Resource):
     kind = "lambda-function"
+    reads = ("lambda:GetFunction",)
+    creates = ("lambda:CreateFunction", "lambda:TagResource")
+    fixes = {"code": ("lambda:UpdateFunctionCode",), "configuration": ("lambda:UpdateFunctionConfiguration",)}
 
     def __init__(
         self, key: str, name: str, *, role_arn: str, package: bytes, environment: dict[str, str],
@@ -79,6 +94,14 @@ class Function(Resource):
         self.package = package
         self.environment = environment
         self.description = description
+
+    def arn(self, ctx: Context) -> str:
+        return function_arn(ctx, self.name)
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        """Creating it, or setting its configuration (which names its role), passes the role to Lambda."""
+        passes = change.action in CREATING or "configuration" in change.fields
+        return super().permissions(ctx, change) + ([pass_role(self.role_arn, LAMBDA)] if passes else [])
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         config = _configuration(ctx, self.name)
@@ -148,6 +171,10 @@ class Function(Resource):
         return [{"id": name, "name": name, "kind": cls.kind}] if found else []
 
 
+def function_arn(ctx: Context, name: str) -> str:
+    return ctx.aws.arn("lambda", f"function:{name}")
+
+
 def _configuration(ctx: Context, name: str) -> dict[str, Any] | None:
     found = describe_or_none(ctx.aws.client("lambda").get_function, FunctionName=name)
     return None if found is None else found["Configuration"]
@@ -183,6 +210,9 @@ class InvokePermission(Resource):
 
     kind = "lambda-permission"
     record_fields = ("id", "function")
+    reads = ("lambda:GetPolicy",)
+    creates = ("lambda:AddPermission",)
+    fixes = {"source": ("lambda:RemovePermission", "lambda:AddPermission")}
 
     def __init__(self, key: str, name: str, function_name: str, source_arn: str):
         super().__init__(key, name)
@@ -191,6 +221,9 @@ class InvokePermission(Resource):
 
     def known_fields(self) -> Record:
         return {"id": self.name, "function": self.function_name}
+
+    def arn(self, ctx: Context) -> str:
+        return function_arn(ctx, self.function_name)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         statement = _statement(ctx, self.function_name, self.name)

@@ -10,10 +10,15 @@ from ..engine import Context, Record, Resource
 
 class Repository(Resource):
     kind = "codecommit-repository"
+    reads = ("codecommit:GetRepository",)
+    creates = ("codecommit:CreateRepository", "codecommit:TagResource")
 
     def __init__(self, key: str, name: str, description: str):
         super().__init__(key, name)
         self.description = description
+
+    def arn(self, ctx: Context) -> str:
+        return ctx.aws.arn("codecommit", self.name)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         return _find(ctx, self.name)

@@ -110,6 +110,9 @@ class Role(Resource):
     """A role `service` assumes, tagged with the stack and its region, with the inline policy `<name>-policy`."""
 
     kind = "iam-role"
+    reads = ("iam:GetRole", "iam:GetRolePolicy")
+    creates = ("iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy")
+    fixes = {"trust policy": ("iam:UpdateAssumeRolePolicy",), "policy": ("iam:PutRolePolicy",), "tags": ("iam:TagRole",)}
 
     def __init__(self, key: str, name: str, service: str, policy: dict[str, Any], description: str):
         super().__init__(key, name)
@@ -117,6 +120,13 @@ class Role(Resource):
         self.policy = policy
         self.description = description
         self.policy_name = f"{name}-policy"
+
+    def arn(self, ctx: Context) -> str:
+        """A role made with no path: `arn:aws:iam::<account>:role/<name>`, known before it exists."""
+        return ctx.aws.arn("iam", f"role/{self.name}", region=False)
+
+    def planned(self, ctx: Context) -> Record:
+        return {"arn": self.arn(ctx)}
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         role = _get_role(ctx, self.name)

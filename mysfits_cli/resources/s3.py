@@ -8,8 +8,9 @@ from typing import Any, Callable
 
 from .. import ui
 from ..aws import describe_or_none, error_code
-from ..engine import Context, Fix, Record, Resource, fix, is_pending
+from ..engine import Change, Context, Fix, Record, Resource, fix, is_pending
 from ..errors import MysfitsError
+from ..permissions import Permission, allow
 
 
 def default_bucket(ctx: Context) -> str:
@@ -35,6 +36,12 @@ class Bucket(Resource):
     """
 
     kind = "s3-bucket"
+    reads = ("s3:ListBucket", "s3:GetBucketTagging")
+    creates = ("s3:CreateBucket", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging")
+    fixes = {"public access block": ("s3:PutBucketPublicAccessBlock",), "tags": ("s3:PutBucketTagging",)}
+
+    def arn(self, ctx: Context) -> str:
+        return bucket_arn(ctx, self.name)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         if not _bucket_exists(ctx, self.name):
@@ -94,6 +101,11 @@ class Bucket(Resource):
         if _bucket_exists(ctx, name) and _carries_stack_tag(ctx, name):
             return [{"id": name, "name": name, "created": True, "kind": cls.kind}]
         return []
+
+
+def bucket_arn(ctx: Context, bucket: str, key: str | None = None) -> str:
+    """`arn:aws:s3:::<bucket>`, or of the objects under `key` (`<bucket>/<key>`, which may end in *)."""
+    return f"arn:{ctx.aws.partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
 
 
 def _public_access_block(ctx: Context, name: str) -> dict[str, bool] | None:
@@ -159,6 +171,14 @@ class DataPrefix(Resource):
 
     def _record(self, **extra: Any) -> Record:
         return {"name": self.name, **self.known_fields(), **extra}
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        """Listed to compare, written when made or changed; what SageMaker writes (no `objects`) asks nothing."""
+        if self.objects is None:
+            return []
+        writes = ("s3:PutObject", "s3:DeleteObject") if change.action != "unchanged" else ()
+        return allow(["s3:ListBucket"], bucket_arn(ctx, self.bucket)) + [
+            permission for prefix in self.prefixes for permission in allow(writes, bucket_arn(ctx, self.bucket, f"{prefix}*"))]
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         known = recorded and not is_pending(recorded)

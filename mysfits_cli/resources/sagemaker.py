@@ -7,9 +7,12 @@ from typing import Any, Callable
 
 from .. import ui
 from ..aws import describe_or_none
-from ..engine import Context, Fix, Record, Resource
+from ..engine import CREATING, Change, Context, Fix, Record, Resource
 from ..errors import MysfitsError
+from ..permissions import Permission, allow, pass_role, sagemaker_arn
 from .iam import retry_until_role_usable
+
+SAGEMAKER = "sagemaker.amazonaws.com"
 
 NOTEBOOK_TIMEOUT = 1200
 ENDPOINT_TIMEOUT = 1800
@@ -40,11 +43,19 @@ def _status_or_gone(ctx: Context, operation: str, field: str, **kwargs: Any) -> 
 
 class NotebookInstance(Resource):
     kind = "notebook-instance"
+    reads = ("sagemaker:DescribeNotebookInstance",)
+    creates = ("sagemaker:CreateNotebookInstance", "sagemaker:AddTags")
 
     def __init__(self, key: str, name: str, role_arn: str, instance_type: str):
         super().__init__(key, name)
         self.role_arn = role_arn
         self.instance_type = instance_type
+
+    def arn(self, ctx: Context) -> str:
+        return sagemaker_arn(ctx, "notebook-instance", self.name)
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        return super().permissions(ctx, change) + _passes_role(self.role_arn, change)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         described = _describe_notebook(ctx, self.name)
@@ -107,6 +118,11 @@ class NotebookInstance(Resource):
         return [{**_notebook_record(described), "kind": cls.kind}] if described else []
 
 
+def _passes_role(role_arn: str, change: Change) -> list[Permission]:
+    """iam:PassRole on the role a new notebook instance, training job or model runs as."""
+    return [pass_role(role_arn, SAGEMAKER)] if change.action in CREATING else []
+
+
 def _describe_notebook(ctx: Context, name: str) -> dict[str, Any] | None:
     return describe_or_none(ctx.aws.client("sagemaker").describe_notebook_instance, NotebookInstanceName=name)
 
@@ -137,6 +153,8 @@ class TrainingJob(Resource):
     """One training job. Finished jobs cost nothing and cannot be deleted; teardown stops a running one."""
 
     kind = "training-job"
+    reads = ("sagemaker:DescribeTrainingJob",)
+    creates = ("sagemaker:CreateTrainingJob", "sagemaker:AddTags")
 
     def __init__(
         self,
@@ -151,6 +169,12 @@ class TrainingJob(Resource):
         self.request = request
         self.follow = follow
         self.facts = facts or {}
+
+    def arn(self, ctx: Context) -> str:
+        return sagemaker_arn(ctx, "training-job", self.name)
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        return super().permissions(ctx, change) + _passes_role(self.request["RoleArn"], change)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         described = describe_or_none(ctx.aws.client("sagemaker").describe_training_job, TrainingJobName=self.name)
@@ -209,12 +233,20 @@ def training_job_record(described: dict[str, Any]) -> Record:
 
 class Model(Resource):
     kind = "model"
+    reads = ("sagemaker:DescribeModel",)
+    creates = ("sagemaker:CreateModel", "sagemaker:AddTags")
 
     def __init__(self, key: str, name: str, image: str, artifact: str, role_arn: str):
         super().__init__(key, name)
         self.image = image
         self.artifact = artifact
         self.role_arn = role_arn
+
+    def arn(self, ctx: Context) -> str:
+        return sagemaker_arn(ctx, "model", self.name)
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        return super().permissions(ctx, change) + _passes_role(self.role_arn, change)
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         described = describe_or_none(ctx.aws.client("sagemaker").describe_model, ModelName=self.name)
@@ -248,6 +280,11 @@ class Model(Resource):
 
 class EndpointConfig(Resource):
     kind = "endpoint-config"
+    reads = ("sagemaker:DescribeEndpointConfig",)
+    creates = ("sagemaker:CreateEndpointConfig", "sagemaker:AddTags")
+
+    def arn(self, ctx: Context) -> str:
+        return sagemaker_arn(ctx, "endpoint-config", self.name)
 
     def __init__(self, key: str, name: str, model_name: str, instance_type: str, instance_count: int):
         super().__init__(key, name)
@@ -303,10 +340,22 @@ class Endpoint(Resource):
     """
 
     kind = "endpoint"
+    reads = ("sagemaker:DescribeEndpoint",)
+    creates = ("sagemaker:CreateEndpoint", "sagemaker:AddTags")
+    fixes = {"config": ("sagemaker:UpdateEndpoint",)}
 
     def __init__(self, key: str, name: str, config_name: str):
         super().__init__(key, name)
         self.config_name = config_name
+
+    def arn(self, ctx: Context) -> str:
+        return sagemaker_arn(ctx, "endpoint", self.name)
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        """CreateEndpoint and UpdateEndpoint act on the endpoint config too (Service Authorization Reference)."""
+        on_config = [p.action for p in super().permissions(ctx, change) if p.action in ("sagemaker:CreateEndpoint",
+                                                                                         "sagemaker:UpdateEndpoint")]
+        return super().permissions(ctx, change) + allow(on_config, sagemaker_arn(ctx, "endpoint-config", self.config_name))
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         described = _describe_endpoint(ctx, self.name)

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 from .. import ui
 from ..aws import describe_or_none, error_code
-from ..engine import Context, Record, Resource
+from ..engine import CREATING, Change, Context, Record, Resource
 from ..errors import MysfitsError
+from ..permissions import Permission, allow
 from ..site import Site, find_site
+from .s3 import bucket_arn
 
 BACKUP_SUFFIX = ".before-mysfits"
 # Where CloudFront serves the page from: its own name, and the root (the default root object).
@@ -81,6 +83,9 @@ class WebPage(Resource):
     def known_fields(self) -> Record:
         return {"id": f"s3://{self.site.bucket}/{self.name}", "bucket": self.site.bucket, "key": self.name,
                 "distribution_id": self.site.distribution_id}
+
+    def permissions(self, ctx: Context, change: Change) -> list[Permission]:
+        return site_permissions(ctx, self.site, writes=change.action in CREATING or change.action == "update")
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         live = _live(ctx, self.site.bucket, self.name)
@@ -175,6 +180,18 @@ def other_publisher(ctx: Context, site: Site, recorded: bool) -> str | None:
     """Who published the page the site shows, when it is the mysfits page of another stack or region; else None."""
     live = _live(ctx, site.bucket, site.index_key)
     return live.publisher if live is not None and live.is_anothers(ctx, recorded) else None
+
+
+def site_permissions(ctx: Context, site: Site, writes: bool) -> list[Permission]:
+    """Reading the page (and the copy kept of the site's own), and writing it and invalidating CloudFront's copy."""
+    objects = [bucket_arn(ctx, site.bucket, key) for key in (site.index_key, site.index_key + BACKUP_SUFFIX)]
+    needed = allow(["s3:GetBucketLocation", *([] if site.distribution_id else ["s3:GetBucketWebsite"])],
+                   bucket_arn(ctx, site.bucket))
+    needed += [p for arn in objects for p in allow(["s3:GetObject", *(["s3:PutObject"] if writes else [])], arn)]
+    if writes and site.distribution_id:
+        distribution = ctx.aws.arn("cloudfront", f"distribution/{site.distribution_id}", region=False)
+        needed += allow(["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"], distribution)
+    return needed
 
 
 def invalidate(ctx: Context, distribution_id: str | None) -> None:

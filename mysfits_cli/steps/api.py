@@ -6,8 +6,9 @@ from typing import Any
 
 from .. import ui
 from ..discovery import LoadBalancer, find_nlb, find_user_pool
-from ..engine import Context, Record
+from ..engine import Change, Context, Record
 from ..graph import Run
+from ..permissions import Permission, allow
 from ..render import render_openapi
 from ..resources.apigateway import RestApi, VpcLink
 from ..urls import api_base_url
@@ -31,6 +32,19 @@ def backend(run: Run) -> LoadBalancer:
     balancer = find_nlb(run.ctx, run.options.nlb)
     ui.report("found", balancer.name)
     return balancer
+
+
+def backend_permissions(run: Run, change: Change) -> list[Permission]:
+    """Listing the load balancers and their tags: no resource-level permission exists for either."""
+    return allow(["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"])
+
+
+def user_pool_permissions(run: Run, change: Change) -> list[Permission]:
+    if run.options.no_auth:
+        return []
+    if run.options.user_pool_id:
+        return allow(["cognito-idp:DescribeUserPool"], run.ctx.aws.arn("cognito-idp", f"userpool/{run.options.user_pool_id}"))
+    return allow(["cognito-idp:ListUserPools"])
 
 
 def user_pool(run: Run) -> str | None:

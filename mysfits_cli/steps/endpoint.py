@@ -11,7 +11,10 @@ from ..graph import Run
 from ..instance_choice import check_instance_type, instance_type_for
 from ..ml.images import knn_image_uri
 from ..options import UpOptions
+from ..permissions import Permission, allow, sagemaker_arn
+from ..resources.s3 import bucket_arn
 from ..resources.sagemaker import ENDPOINT_FINAL_FAILURES, Endpoint, EndpointConfig, Model
+from .notebook import data_bucket
 from .train import timestamp
 
 MODEL_KEY = "endpoint.model"
@@ -96,6 +99,17 @@ def evaluation(run: Run) -> Any:
     ctx.state.set_output("evaluated_config", served["config"])
     ctx.state.set_output("accuracy", round(report.accuracy, 4))
     return report
+
+
+def evaluation_permissions(run: Run, change: Change) -> list[Permission]:
+    """Reading the test split back and sending it through the endpoint."""
+    if change.action != "run":
+        return []
+    ctx = run.ctx
+    uri = ctx.state.outputs.get("test_data") or f"s3://{data_bucket(ctx, run.options.bucket)}/{ctx.stack}/test/"
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return (allow(["sagemaker:InvokeEndpoint"], sagemaker_arn(ctx, "endpoint", run["endpoint.endpoint"]["name"]))
+            + allow(["s3:ListBucket"], bucket_arn(ctx, bucket)) + allow(["s3:GetObject"], bucket_arn(ctx, bucket, f"{prefix}*")))
 
 
 def plan_evaluation(run: Run):

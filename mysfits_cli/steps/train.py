@@ -16,6 +16,7 @@ from ..graph import Run
 from ..instance_choice import check_instance_type, instance_type_for
 from ..ml.images import knn_image_uri
 from ..options import RECORDIO, TrainOptions, UpOptions
+from ..permissions import Permission, allow
 from ..resources.iam import is_role_settling_message
 from ..resources.s3 import Bucket, DataPrefix
 from ..resources.sagemaker import TrainingJob, training_job_record
@@ -326,6 +327,18 @@ def plan_job(run: Run) -> tuple[Change, Record]:
     if status.startswith("InProgress"):
         return Change("unchanged", note=f"{status}: followed until it completes"), recorded
     return Change("unchanged"), recorded
+
+
+def permissions(run: Run, change: Change) -> list[Permission]:
+    """Starting (or following) the job, passing it the role, and reading its log while it trains."""
+    ctx, opts = run.ctx, run.options.train
+    spec = resolve_spec(ctx, opts)
+    name = generated_name(ctx, JOB_KEY, spec.as_record(), lambda: ctx.settings.name(f"knn-{timestamp()}"))
+    needed = TrainingJob(JOB_KEY, name, {"RoleArn": run["sagemaker.role"]["arn"]}).permissions(ctx, change)
+    if opts.wait and opts.logs:
+        needed += allow(["logs:DescribeLogStreams"], ctx.aws.arn("logs", f"log-group:{LOG_GROUP}:*"))
+        needed += allow(["logs:GetLogEvents"], ctx.aws.arn("logs", f"log-group:{LOG_GROUP}:log-stream:{name}/*"))
+    return needed
 
 
 def bills(run: Run) -> tuple[str, str, int]:

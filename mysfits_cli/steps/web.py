@@ -9,8 +9,10 @@ from ..aws import describe_or_none
 from ..engine import KNOWN_AFTER_APPLY, Change, Context, Record, Unknown, ensure, is_pending, preview
 from ..errors import MysfitsError
 from ..graph import Run
+from ..permissions import Permission, allow
 from ..render import render
-from ..resources.website import WebPage
+from ..resources.apigateway import management_arn
+from ..resources.website import WebPage, site_permissions
 from ..site import Site, find_site
 from ..urls import STAGE, api_base_url
 
@@ -47,8 +49,26 @@ def plan(run: Run) -> tuple[Change, Record]:
     if any(run[key].get("id") == KNOWN_AFTER_APPLY for key in ("api.rest-api", "recommendations.rest-api")):
         recorded = run.ctx.state.get(PAGE_KEY)
         return Change("update" if recorded else "create", note="once both APIs are up"), Unknown(name="index.html")
-    site, page = _wanted(run.ctx, run.options.site_bucket, run.options.user_pool_client_id)
+    site, page = run.once(PAGE_KEY, lambda r: _wanted(r.ctx, r.options.site_bucket, r.options.user_pool_client_id))
     return preview(run.ctx, WebPage(PAGE_KEY, site, page.encode("utf-8")))
+
+
+def permissions(run: Run, change: Change) -> list[Permission]:
+    """Finding both APIs, the site's bucket and its distribution, then reading and writing the page there.
+
+    When the APIs are not up yet the site is looked up here, as publishing will; if it cannot be
+    found, publishing will say so, and only the look-ups are asked about.
+    """
+    ctx = run.ctx
+    needed = allow(["s3:ListAllMyBuckets", "cloudfront:ListDistributions"])
+    needed += [p for path in ("/restapis", f"/restapis/*/stages/{STAGE}", "/restapis/*/authorizers")
+               for p in allow(["apigateway:GET"], management_arn(ctx, path))]
+    wanted = run.built.get(PAGE_KEY)
+    try:
+        site = wanted[0] if wanted else find_site(ctx, run.options.site_bucket)
+    except MysfitsError:
+        return needed
+    return needed + site_permissions(ctx, site, writes=change.action != "unchanged")
 
 
 def _wanted(ctx: Context, bucket: str | None, user_pool_client_id: str | None) -> tuple[Site, str]:

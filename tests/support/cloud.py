@@ -96,10 +96,10 @@ class ServerHandle:
 
 def start_server(seed: bool = True, region: str = "us-east-1", *, strict: bool | None = None,
                  time_scale: float | None = None, latency: str | None = None, codecommit: str | None = None,
-                 endpoint_delay: float | None = None) -> ServerHandle:
+                 endpoint_delay: float | None = None, account: str | None = None) -> ServerHandle:
     """Start `python -m mysfits_cli.local.server` and wait until it is ready (strict unless told otherwise)."""
     settings = CloudSettings.from_env(strict=strict, time_scale=time_scale, latency=latency,
-                                      codecommit=codecommit, endpoint_delay=endpoint_delay)
+                                      codecommit=codecommit, endpoint_delay=endpoint_delay, account=account)
     for _attempt in range(3):  # a free port can be taken between choosing and binding it
         handle = _launch(seed, region, settings)
         if _wait_ready(handle):
