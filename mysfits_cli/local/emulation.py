@@ -5,7 +5,8 @@
     emulation.uninstall()
 
 Installing activates the settings and a clock (see context.py), then the moto fixes
-(patches.py, permanent), the site's Cognito and hosting (site_emulation.py), the SageMaker emulation (sagemaker.py), the strict rules
+(patches.py, permanent), the site's Cognito and hosting (site_emulation.py), Lambda's Invoke
+API on the local runner (lambda_api.py), the SageMaker emulation (sagemaker.py), the strict rules
 (strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
 model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
 order and forgets every window and pending transition.
@@ -13,7 +14,7 @@ order and forgets every window and pending transition.
 
 from __future__ import annotations
 
-from . import context, latency, patches, sagemaker, site_emulation, strict
+from . import context, lambda_api, latency, patches, sagemaker, site_emulation, strict
 from .clock import Clock
 from .settings import CloudSettings
 
@@ -27,6 +28,7 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
     context.activate(active)
     patches.apply()
     site_emulation.install()
+    lambda_api.install()
     sagemaker.install()
     if settings.strict:
         strict.install()
@@ -41,5 +43,6 @@ def uninstall() -> None:
     latency.uninstall()
     strict.uninstall()
     sagemaker.uninstall()
+    lambda_api.uninstall()
     site_emulation.uninstall()
     context.deactivate()
