@@ -158,7 +158,11 @@ class Environment:
         except TimeoutError:
             self.close()
             raise TimeoutError(self._log_of(request_id, finished=False)) from None
-        if reply is None:
+        if reply is None:  # it exited: its status says how
+            try:
+                self.process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
             self.close()
         return reply, self._log_of(request_id, finished=reply is not None)
 
@@ -182,9 +186,16 @@ class Environment:
         fd = self.process.stdout.fileno()
         while b"\n" not in self._pending:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            try:
+                ready = left > 0 and select.select([fd], [], [], left)[0]
+            except (OSError, ValueError):  # ended meanwhile (the local cloud is stopping)
+                return None
+            if not ready:
                 raise TimeoutError()
-            chunk = os.read(fd, 65536)
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # ended meanwhile (the local cloud is stopping)
+                return None
             if not chunk:
                 return None
             self._pending += chunk
@@ -323,13 +334,13 @@ class Environments:
                 while True:
                     if self._closed:
                         raise RuntimeError("the local cloud is stopping")
+                    if reserved is not None and entry.busy >= int(reserved):
+                        raise Throttled()
                     retired += [env for env in entry.idle if env.fingerprint != fingerprint or not env.alive]
                     entry.idle = [env for env in entry.idle if env not in retired]
                     if entry.idle:
                         entry.busy += 1
                         return entry.idle.pop()
-                    if reserved is not None and entry.busy >= int(reserved):
-                        raise Throttled()
                     if entry.busy < limit:
                         entry.busy += 1
                         break
