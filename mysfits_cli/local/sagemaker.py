@@ -81,7 +81,10 @@ def _train_for_real() -> None:
     and the algorithm's log in CloudWatch Logs, or Failed with a FailureReason; a
     reused name is a ValidationException.
     We: refuse a reused name, then run `run_training` in a background thread on the
-    channels' S3 objects from moto's S3, write the artifact to moto's S3 and the log to
+    channels' S3 objects from moto's S3 — an S3Prefix's objects, or those a ManifestFile lists
+    (the SDK's record_set writes one shard per instance and such a manifest); in File mode
+    each object is a file, in Pipe mode the channel is one stream of them all, as the
+    algorithm reads its FIFO — write the artifact to moto's S3 and the log to
     moto's CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, `<job>/algo-1-<epoch>`),
     and move the job through those statuses. DescribeTrainingJob serialises the job's
     attributes, so it reports all of it unchanged. With the latency model the instances'
@@ -186,7 +189,8 @@ def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob)
         _start_instances(account_id, job)
         job.training_start_time = utcnow()
         _phase(job, "Downloading", "Downloading input data")
-        channels = {c["ChannelName"]: _read_channel(s3, c, job.role_arn) for c in job.input_data_config or []}
+        input_mode = (job.algorithm_specification or {}).get("TrainingInputMode") or "File"
+        channels = {c["ChannelName"]: _read_channel(s3, c, input_mode, job.role_arn) for c in job.input_data_config or []}
         _phase(job, "Training", "Downloading the training image")
         _take(job, "training.image")
         _message(job, "Training image download completed. Training in progress.")
@@ -240,32 +244,73 @@ def _check_image(specification: dict[str, Any]) -> None:
         raise _ClientFault(f"the local cloud runs only SageMaker's built-in k-NN image (<registry>/knn:1), not {image!r}")
 
 
-def _read_channel(s3, channel: dict[str, Any], role_arn: str) -> list[tuple[bytes, str]]:
+def _read_channel(s3, channel: dict[str, Any], input_mode: str, role_arn: str) -> list[tuple[bytes, str]]:
+    """The channel's data as the algorithm sees it: one (bytes, content type) per file in File mode;
+    in Pipe mode one stream, the objects one after another, as the channel's FIFO delivers them."""
     source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
-    uri = source.get("S3Uri", "")
-    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-        raise _ClientFault(f"channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported here")
-    bucket, prefix = _s3_location(uri)
+    uri, data_type = source.get("S3Uri", ""), source.get("S3DataType", "S3Prefix")
+    if data_type == "S3Prefix":
+        bucket, prefix = _s3_location(uri)
+        locations = [(bucket, name) for name in _keys_under(s3, bucket, prefix)]
+    elif data_type == "ManifestFile":
+        locations = _manifest_locations(s3, uri)
+    else:
+        raise _ClientFault(f"channel {channel['ChannelName']}: S3DataType {data_type} is not supported here "
+                           "(S3Prefix and ManifestFile are)")
     objects = []
-    try:
-        keys = s3.get_bucket(bucket).keys
-        names = sorted(name for name in list(keys.keys()) if name.startswith(prefix))
-    except Exception:
-        names = []
-    for name in names:
-        key = s3.get_object(bucket, name)
-        if isinstance(key, FakeKey) and not (name.endswith("/") and key.size == 0):
-            body = key.value
-            if channel.get("CompressionType") == "Gzip":
-                body = gzip.decompress(body)
-            objects.append((body, channel.get("ContentType") or ""))
+    for bucket, name in locations:
+        key = s3.get_object(bucket, name) if _exists(s3, bucket, name) else None
+        if not isinstance(key, FakeKey):
+            raise _ClientFault(f"channel {channel['ChannelName']}: the manifest lists s3://{bucket}/{name}, "
+                               "which does not exist")
+        body = gzip.decompress(key.value) if channel.get("CompressionType") == "Gzip" else key.value
+        objects.append((body, channel.get("ContentType") or ""))
     if not objects:
+        bucket = _s3_location(uri)[0]
         raise _ClientFault(
             f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
             f"exists in the selected region, that objects exist under that S3 prefix, and that the role "
             f'"{role_arn}" has "s3:ListBucket" permissions on bucket "{bucket}".'
         )
+    if (channel.get("InputMode") or input_mode) == "Pipe":
+        return [(b"".join(body for body, _ in objects), objects[0][1])]
     return objects
+
+
+def _keys_under(s3, bucket: str, prefix: str) -> list[str]:
+    """The objects' keys under an S3 prefix, in order, without folder markers."""
+    try:
+        keys = s3.get_bucket(bucket).keys
+        names = sorted(name for name in list(keys.keys()) if name.startswith(prefix))
+    except Exception:
+        return []
+    return [name for name in names if not (name.endswith("/") and s3.get_object(bucket, name).size == 0)]
+
+
+def _exists(s3, bucket: str, name: str) -> bool:
+    try:
+        return isinstance(s3.get_object(bucket, name), FakeKey)
+    except Exception:
+        return False
+
+
+def _manifest_locations(s3, uri: str) -> list[tuple[str, str]]:
+    """The objects a manifest file lists: a JSON array, `{"prefix": "s3://bucket/prefix/"}` first, then keys
+    relative to it (the SageMaker API's S3DataSource.S3Uri; what the SDK's record_set writes)."""
+    bucket, key = _s3_location(uri)
+    if not _exists(s3, bucket, key):
+        raise _ClientFault(f'No S3 objects found under S3 URL "{uri}" given in input data source: '
+                           "the manifest file does not exist.")
+    try:
+        entries = json.loads(s3.get_object(bucket, key).value)
+        prefix = entries[0]["prefix"]
+        relative = entries[1:]
+        if not all(isinstance(name, str) for name in relative):
+            raise ValueError("an entry after the prefix is not a key")
+        prefix_bucket, prefix_key = _s3_location(prefix)
+    except (ValueError, TypeError, KeyError, IndexError, _ClientFault) as error:
+        raise _ClientFault(f"the manifest file {uri} is not a JSON array of a prefix and keys: {error}") from None
+    return [(prefix_bucket, prefix_key + name) for name in relative]
 
 
 def _s3_location(uri: str) -> tuple[str, str]:
