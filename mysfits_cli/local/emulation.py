@@ -5,16 +5,16 @@
     emulation.uninstall()
 
 Installing activates the settings and a clock (see context.py), then the moto fixes
-(patches.py, permanent), the site's Cognito and hosting (site_emulation.py), Lambda's Invoke
-API on the local runner (lambda_api.py), the SageMaker emulation (sagemaker.py), the strict rules
-(strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
+(patches.py, permanent), responses shaped as AWS's (aws_shapes.py), the site's Cognito and
+hosting (site_emulation.py), Lambda's Invoke API on the local runner (lambda_api.py), the
+SageMaker emulation (sagemaker.py), the strict rules (strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
 model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
 order and forgets every window and pending transition.
 """
 
 from __future__ import annotations
 
-from . import context, lambda_api, latency, patches, sagemaker, site_emulation, strict
+from . import aws_shapes, context, lambda_api, latency, patches, sagemaker, site_emulation, strict
 from .clock import Clock
 from .settings import CloudSettings
 
@@ -27,6 +27,7 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
     active = context.Context(settings, clock or Clock(settings.time_scale))
     context.activate(active)
     patches.apply()
+    aws_shapes.install()
     site_emulation.install()
     lambda_api.install()
     sagemaker.install()
@@ -45,4 +46,5 @@ def uninstall() -> None:
     sagemaker.uninstall()
     lambda_api.uninstall()
     site_emulation.uninstall()
+    aws_shapes.uninstall()
     context.deactivate()
