@@ -6,15 +6,15 @@
 
 Installing activates the settings and a clock (see context.py), then the moto fixes
 (patches.py, permanent), responses shaped as AWS's (aws_shapes.py), the site's Cognito and
-hosting (site_emulation.py), Lambda's Invoke API on the local runner (lambda_api.py), the
-SageMaker emulation (sagemaker.py), the strict rules (strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
+hosting (site_emulation.py), Lambda's Invoke API on the local runner (lambda_api.py), AWS
+managed policies (managed_policies.py), the SageMaker emulation (sagemaker.py), the strict rules (strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
 model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
 order and forgets every window and pending transition.
 """
 
 from __future__ import annotations
 
-from . import aws_shapes, context, lambda_api, latency, patches, sagemaker, site_emulation, strict
+from . import aws_shapes, context, lambda_api, latency, managed_policies, patches, sagemaker, site_emulation, strict
 from .clock import Clock
 from .settings import CloudSettings
 
@@ -30,6 +30,7 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
     aws_shapes.install()
     site_emulation.install()
     lambda_api.install()
+    managed_policies.install()
     sagemaker.install()
     if settings.strict:
         strict.install()
@@ -44,6 +45,7 @@ def uninstall() -> None:
     latency.uninstall()
     strict.uninstall()
     sagemaker.uninstall()
+    managed_policies.uninstall()
     lambda_api.uninstall()
     site_emulation.uninstall()
     aws_shapes.uninstall()

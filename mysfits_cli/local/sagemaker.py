@@ -24,6 +24,7 @@ import gzip
 import json
 import threading
 import time
+import uuid
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -416,7 +417,7 @@ def _serve_models() -> None:
             endpoint = original(self, endpoint_name, endpoint_config_name, *args, **kwargs)
             served = _variants(self, endpoint_config_name)
             if duration("endpoint.create") <= 0:
-                _SERVING[endpoint] = served
+                _serve(self, endpoint, served)
                 return endpoint
             endpoint.endpoint_status = "Creating"
             after("endpoint.create", lambda: _come_into_service(self, endpoint, served))
@@ -435,9 +436,54 @@ def _come_into_service(backend: SageMakerModelBackend, endpoint: FakeEndpoint,
     if failure:
         endpoint.endpoint_status, endpoint.failure_reason = "Failed", failure
     else:
-        _SERVING[endpoint] = served
+        _serve(backend, endpoint, served)
         endpoint.endpoint_status = "InService"
     endpoint.last_modified_time = utcnow()
+
+
+def _serve(backend: SageMakerModelBackend, endpoint: FakeEndpoint, served: list[tuple[str, str | None]]) -> None:
+    """The endpoint serves these models from now on; each variant's container says so in the endpoint's log."""
+    _SERVING[endpoint] = served
+    s3 = s3_backends[backend.account_id][backend.partition]
+    for variant, url in served:
+        lines = [f"Loading the model of variant {variant} from {url}"]
+        try:
+            model = _MODELS.load(s3, url or "")
+            lines.append(f"Loaded a k-NN {model.predictor_type} (k={model.k}); serving on port 8080")
+        except (_MissingModelData, _BadModelData, _ClientFault) as error:
+            lines.append(f"ERROR: the model cannot be loaded: {type(error).__name__} {error}")
+        _ENDPOINT_LOGS.write(backend.account_id, backend.region_name, endpoint.endpoint_name, variant, lines)
+
+
+class _EndpointLogs:
+    """The endpoint's container log, as SageMaker keeps it: CloudWatch Logs group
+    /aws/sagemaker/Endpoints/<endpoint>, one stream per instance, `<variant>/i-<17 hex>`."""
+
+    def __init__(self) -> None:
+        self.lock, self.streams = threading.Lock(), {}
+
+    @staticmethod
+    def group(endpoint_name: str) -> str:
+        return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+    def write(self, account_id: str, region: str, endpoint_name: str, variant: str, lines: list[str]) -> None:
+        logs, group = logs_backends[account_id][region], self.group(endpoint_name)
+        stamp = time.strftime("%m/%d/%Y %H:%M:%S")
+        try:
+            with self.lock:
+                stream = self.streams.setdefault((account_id, region, endpoint_name, variant),
+                                                 f"{variant}/i-{uuid.uuid4().hex[:17]}")
+                if group not in logs.groups:
+                    logs.create_log_group(group, tags={})
+                if stream not in logs.groups[group].streams:
+                    logs.create_log_stream(group, stream)
+            events = [{"timestamp": int(time.time() * 1000), "message": f"[{stamp} INFO 140] {line}"} for line in lines]
+            logs.put_log_events(group, stream, events)
+        except Exception as error:  # the log is a courtesy; serving must not depend on it
+            print(f"could not write the log of endpoint {endpoint_name}: {error}", flush=True)
+
+
+_ENDPOINT_LOGS = _EndpointLogs()
 
 
 def _update_endpoint() -> None:
@@ -491,7 +537,7 @@ def _switch(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name:
     endpoint.endpoint_config_name = config_name
     endpoint.endpoint_status, endpoint.failure_reason = "InService", None
     endpoint.last_modified_time = utcnow()
-    _SERVING[endpoint] = served
+    _serve(backend, endpoint, served)
 
 
 def _finish_update(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str,
@@ -605,10 +651,13 @@ def _invoke_for_real() -> None:
     decodes the request body as UTF-8 (a RecordIO body fails with a server error).
     AWS: unknown endpoint -> ValidationError (400); otherwise the model container's
     answer, honouring Content-Type and Accept; a container's 4xx/5xx comes back as
-    ModelError (424) carrying OriginalStatusCode and OriginalMessage.
+    ModelError (424) carrying OriginalStatusCode, OriginalMessage and the LogStreamArn of
+    the endpoint's log group, /aws/sagemaker/Endpoints/<endpoint>, where the container's lines are.
     We: follow endpoint -> served variant (X-Amzn-SageMaker-Target-Variant if given,
     else the first) -> ModelDataUrl in moto's S3, load it (cached by key and ETag) and
-    answer with the k-NN inference protocol; the body is kept as bytes. With the
+    answer with the k-NN inference protocol; the body is kept as bytes. The container's
+    lines (loading each model, each error) go to that log group, one stream per variant's
+    instance. With the
     `--endpoint-delay` switch every answer comes that many real seconds late, as from a
     slow model container.
     """
@@ -647,19 +696,24 @@ def _invoke(response: SageMakerRuntimeResponse):
     if chosen is None:
         return _error(400, "ValidationError", {"Message": f"Endpoint {name} has no variant {wanted!r}."})
     variant, url = chosen
-    log_arn = f"arn:{backend.partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{name}"
+    log_arn = f"arn:{backend.partition}:logs:{region}:{account}:log-group:{_EndpointLogs.group(name)}"
+
+    def model_error(original_status: int, kind: str, message: str):
+        _ENDPOINT_LOGS.write(account, region, name, variant, [f"ERROR: {original_status}: {message}"])
+        return _model_error(original_status, kind, message, log_arn)
+
     body = response.body.encode() if isinstance(response.body, str) else bytes(response.body or b"")
     try:
         if not url:
             raise _ClientFault(f"model of variant {variant} has no ModelDataUrl")
         model = _MODELS.get(s3_backends[account][backend.partition], url)
     except _ClientFault as error:
-        return _model_error(500, "server", str(error), log_arn)
+        return model_error(500, "server", str(error))
     try:
         features = parse_request(body, response.headers.get("Content-Type") or "")
         answer, content_type = format_response(model, features, response.headers.get("Accept"))
     except InferenceError as error:
-        return _model_error(400, "client", str(error), log_arn)
+        return model_error(400, "client", str(error))
     return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, answer
 
 

@@ -358,3 +358,18 @@ def test_a_bad_manifest_fails_the_job(aws, manifest, reason):
     )
     described, _ = wait_job(aws, "bad-manifest")
     assert described["TrainingJobStatus"] == "Failed" and reason in described["FailureReason"]
+
+
+def test_the_endpoint_log_group_has_the_container_lines_a_model_error_points_at(aws, split):
+    described, _ = train(aws, split)
+    deploy(aws, "log-model", described["ModelArtifacts"]["S3ModelArtifacts"], "log-config", "log-endpoint")
+    with pytest.raises(ClientError) as refused:
+        aws["sagemaker-runtime"].invoke_endpoint(EndpointName="log-endpoint", ContentType="text/csv", Body=b"1,2")
+    group = "/aws/sagemaker/Endpoints/log-endpoint"
+    assert refused.value.response["Error"]["Code"] == "ModelError"
+    assert refused.value.response["LogStreamArn"].endswith(f":log-group:{group}")
+    streams = aws["logs"].describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"].split("/")[0] for s in streams] == ["AllTraffic"]
+    messages = [e["message"] for e in aws["logs"].filter_log_events(logGroupName=group)["events"]]
+    assert any("Loaded a k-NN classifier (k=10)" in m for m in messages)
+    assert "ERROR: 400:" in messages[-1]
