@@ -15,8 +15,8 @@ What is checked, from botocore's service model of each operation:
   seconds unless it names another), as AWS writes them.
 
 The AWS CLI (v1) loads the same checker as a plugin (`awscli_initialize` below), given a config
-file with `[plugins] shapecheck = tests.support.shapes` and MYSFITS_SHAPE_REPORT naming a file
-where each problem is appended as a line.
+file with `[plugins] shapecheck = tests.support.shapes` and MYSFITS_SHAPE_REPORT naming the file
+it reports to.
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ class ShapeChecker:
         events.register("after-call", self._after_call)
 
     def _after_call(self, http_response: Any, parsed: dict[str, Any], model: OperationModel, **_: Any) -> None:
-        if http_response.status_code >= 300 or model.output_shape is None:
+        if http_response.status_code >= 300:
             return
         name = f"{model.service_model.service_name}.{model.name}"
         self.checked.append(name)
+        if model.output_shape is None:  # nothing to answer but the status
+            return
         # a streaming payload (Invoke, InvokeEndpoint, GetObject) is the caller's to read, once
         found = problems(model, parsed, None if _streams(model.output_shape) else http_response.content)
         self.problems += [f"{name}: {problem}" for problem in found]
@@ -164,16 +166,15 @@ def _check_wire_timestamps(shape: Shape, value: Any, where: str, found: list[str
 
 
 def awscli_initialize(cli: Any) -> None:
-    """The AWS CLI plugin: append each problem of every response to the file MYSFITS_SHAPE_REPORT names."""
-    report = os.environ[REPORT_VARIABLE]
+    """The AWS CLI plugin: each response checked is a line `checked <operation>` of the file
+    MYSFITS_SHAPE_REPORT names, each problem a line `problem <operation>: <what>`."""
     checker = ShapeChecker()
 
     def after_call(**kwargs: Any) -> None:
-        before = len(checker.problems)
+        checked, problems = len(checker.checked), len(checker.problems)
         checker._after_call(**kwargs)
-        with open(report, "a") as out:
-            out.writelines(problem + "\n" for problem in checker.problems[before:])
-            if kwargs["http_response"].status_code < 300:
-                out.write(f"checked {checker.checked[-1]}\n" if checker.checked else "")
+        with open(os.environ[REPORT_VARIABLE], "a") as report:
+            report.writelines(f"checked {name}\n" for name in checker.checked[checked:])
+            report.writelines(f"problem {problem}\n" for problem in checker.problems[problems:])
 
     cli.register("after-call", after_call)
