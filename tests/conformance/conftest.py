@@ -74,6 +74,7 @@ class Stack:
     outputs: dict
     status: dict
     state_file: Path
+    checked: list[str]  # the operations of mysfits' own calls whose responses were checked
 
 
 @pytest.fixture(scope="package")
@@ -85,9 +86,11 @@ def stack(cloud, shapes, tmp_path_factory) -> Stack:
     env = {"MYSFITS_ENDPOINT_URL": cloud.url, "MYSFITS_POLL_SECONDS": "0.05", "COLUMNS": "200",
            "AWS_REGION": cloud.region, **FAKE_CREDENTIALS}
     runner = CliRunner()
+    checked, seen = len(shapes.checked), len(shapes.problems)
     up = runner.invoke(app, ["--state-file", str(state_file), "up", "--skip", "notebook", "--rows", str(ROWS)], env=env)
     assert up.exit_code == 0, up.output
     status = runner.invoke(app, ["--state-file", str(state_file), "status", "--json"], env=env)
     assert status.exit_code == 0, status.output
+    assert shapes.problems[seen:] == [], "mysfits' own calls got responses that depart from botocore's output shapes"
     report = json.loads(status.stdout)
-    return Stack(report["outputs"], report, state_file)
+    return Stack(report["outputs"], report, state_file, shapes.checked[checked:])

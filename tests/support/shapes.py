@@ -61,7 +61,8 @@ def problems(model: OperationModel, parsed: dict[str, Any], raw_body: bytes | No
     """Every way a response departs from its operation's output shape."""
     found: list[str] = []
     payload = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    _check(model.output_shape, payload, "", found)
+    streamed = model.output_shape.serialization.get("payload") if _streams(model.output_shape) else None
+    _check(model.output_shape, payload, "", found, streamed)
     protocol = model.service_model.protocol
     if raw_body and protocol in ("json", "rest-json") and not _streams(model.output_shape):
         try:
@@ -78,14 +79,15 @@ def _streams(shape: Shape) -> bool:
     return bool(payload and shape.members[payload].type_name in ("blob", "string"))
 
 
-def _check(shape: Shape, value: Any, where: str, found: list[str]) -> None:
+def _check(shape: Shape, value: Any, where: str, found: list[str], streamed: str | None = None) -> None:
+    """`streamed`: the member that is the response's stream, the caller's to read (the AWS CLI takes it first)."""
     kind = shape.type_name
     if kind == "structure":
         if not isinstance(value, dict):
             found.append(f"{where or 'response'} is {type(value).__name__}, not a structure")
             return
         for name in shape.required_members:
-            if value.get(name) is None:
+            if value.get(name) is None and name != streamed:
                 found.append(f"{where}{name} is required but missing")
         for name, member in shape.members.items():
             if value.get(name) is not None:
@@ -130,7 +132,9 @@ def _check(shape: Shape, value: Any, where: str, found: list[str]) -> None:
         if not isinstance(value, bool):
             found.append(f"{where} is {type(value).__name__}, not a boolean")
     elif kind == "timestamp":
-        if not isinstance(value, datetime.datetime):
+        # botocore parses a timestamp into a datetime (or fails); the AWS CLI keeps what was written,
+        # whose form _check_wire_timestamps checks
+        if isinstance(value, bool) or not isinstance(value, (datetime.datetime, int, float, str)):
             found.append(f"{where} is {value!r}, not a timestamp")
 
 
