@@ -27,6 +27,7 @@ import numpy as np
 
 _CHUNK = 256
 _MAX_TABLE = 1 << 21  # entries (vectors x k) worth working out in advance
+_FEW = 64  # queries looked up one by one rather than matched against every key at once
 
 
 def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +71,8 @@ class GroupedFlatIndex:
         self._low, self._high = self.points.min(axis=0), self.points.max(axis=0)
         self._index = faiss.IndexFlatL2(points.shape[1])
         self._index.add(self._groups)
+        self._lattice: list[int] | None = None  # the sides of the integer box, when its points are the keys
+        self._key_positions: dict[bytes, int] | None = None  # made at the first look-up of a few queries
         self._keys = self._worth_tabulating()
         self.table = None
         if self._keys is not None:
@@ -92,6 +95,7 @@ class GroupedFlatIndex:
             and lattice <= len(self.points)
             and lattice * self.k <= _MAX_TABLE
         ):
+            self._lattice = sides
             return (np.indices(sides).reshape(len(sides), -1).T + self._low).astype(np.float32)
         if 2 * len(self._groups) <= len(self.points):
             return self._groups
@@ -114,7 +118,7 @@ class GroupedFlatIndex:
         if self.table is None:
             ids, distances = self._search_unique(unique)
         else:
-            known = _match(unique, self._keys)
+            known = self._key_rows(unique)
             ids = np.empty((len(unique), self.k), dtype=np.int64)
             distances = np.empty((len(unique), self.k), dtype=np.float32)
             hit = known >= 0
@@ -122,6 +126,22 @@ class GroupedFlatIndex:
             if not hit.all():
                 ids[~hit], distances[~hit] = self._search_unique(unique[~hit])
         return ids[inverse], distances[inverse]
+
+    def _key_rows(self, queries: np.ndarray) -> np.ndarray:
+        """Each query's row in the table, or -1. On a lattice it is worked out from the query itself, and a
+        few queries are looked up by their bytes: neither makes a pass over all the keys, as `_match` does
+        (tens of milliseconds for the 8^5 keys of the questionnaire), which many queries share."""
+        if self._lattice is None:
+            if len(queries) > _FEW:
+                return _match(queries, self._keys)
+            if self._key_positions is None:
+                self._key_positions = {key.tobytes(): row for row, key in enumerate(self._keys)}
+            return np.array([self._key_positions.get(query.tobytes(), -1) for query in queries], dtype=np.int64)
+        offsets = queries - self._low
+        inside = np.all((offsets >= 0) & (offsets < self._lattice) & (offsets == np.round(offsets)), axis=1)
+        rows = np.full(len(queries), -1, dtype=np.int64)
+        rows[inside] = np.ravel_multi_index(offsets[inside].astype(np.int64).T, self._lattice)
+        return rows
 
     def _search_unique(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`search` for distinct queries sorted lexicographically (so chunks are compact)."""
