@@ -10,11 +10,10 @@ import types
 
 import boto3
 import pytest
+import sagemaker  # 2.x, from the test extra
 
 from mysfits_cli.ml import dataset
 from tests.conformance.conftest import ROWS, readme_block, user_environment
-
-sagemaker = pytest.importorskip("sagemaker", reason="the SageMaker Python SDK 2.x comes with the test extra")
 
 
 def hurried_time(longest_sleep: float = 0.05) -> types.SimpleNamespace:
