@@ -8,13 +8,14 @@ Installing activates the settings and a clock (see context.py), then the moto fi
 (patches.py, permanent), responses shaped as AWS's (aws_shapes.py), the site's Cognito and
 hosting (site_emulation.py), Lambda's Invoke API on the local runner (lambda_api.py), AWS
 managed policies (managed_policies.py), the SageMaker emulation (sagemaker.py), the strict rules (strict.py) in strict mode, the CodeCommit switch when it is closed, and the latency
-model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
-order and forgets every window and pending transition.
+model (latency.py) with `latency="aws"`. Uninstalling ends the functions' execution
+environments, removes the rest in the reverse order and forgets every window and pending
+transition.
 """
 
 from __future__ import annotations
 
-from . import aws_shapes, context, lambda_api, latency, managed_policies, patches, sagemaker, site_emulation, strict
+from . import aws_shapes, context, lambda_api, lambdas, latency, managed_policies, patches, sagemaker, site_emulation, strict
 from .clock import Clock
 from .settings import CloudSettings
 
@@ -42,6 +43,7 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
 
 
 def uninstall() -> None:
+    lambdas.close()  # the functions' execution environments end with the emulation that ran them
     latency.uninstall()
     strict.uninstall()
     sagemaker.uninstall()

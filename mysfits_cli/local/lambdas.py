@@ -258,10 +258,10 @@ class Environments:
             timeout = min(timeout, max_seconds)
         request_id = str(uuid.uuid4())
         environment = self._acquire(function, endpoint_url)
-        started = time.monotonic()
         try:
             first = environment.init_ms is None
             failure = environment.start() if first else None
+            started = time.monotonic()  # Lambda's Duration leaves the init phase out; it is Init Duration
             if failure is not None:
                 invocation = Invocation(request_id, completed=True, error={**failure, "requestId": "", "stackTrace": []})
                 lines = environment.drain() + [f"[ERROR] {failure['errorType']}: {failure['errorMessage']}"]

@@ -49,12 +49,9 @@ def package(source: str = SOURCE, name: str = "app.py") -> bytes:
 
 @pytest.fixture
 def cloud(tmp_path):
-    with local_cloud(strict=False) as cloud:
+    with local_cloud(strict=False) as cloud:  # its end ends the environments too
         lambdas.configure(endpoint_url="http://127.0.0.1:1", cache_dir=tmp_path / "cache")
-        try:
-            yield cloud
-        finally:
-            lambdas.close()
+        yield cloud
 
 
 @pytest.fixture
