@@ -8,9 +8,11 @@ its shape fails with the list of departures.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +41,13 @@ def cloud():
 
 
 @pytest.fixture(scope="package")
-def shapes():
-    checker = ShapeChecker()
+def shapes() -> ShapeChecker:
+    return ShapeChecker()
+
+
+@contextlib.contextmanager
+def watching(checker: ShapeChecker) -> Iterator[None]:
+    """Every botocore client made meanwhile in this process has its responses checked."""
     original = botocore.session.Session.create_client
 
     def create_client(self, *args, **kwargs):
@@ -50,7 +57,7 @@ def shapes():
 
     botocore.session.Session.create_client = create_client
     try:
-        yield checker
+        yield
     finally:
         botocore.session.Session.create_client = original
 
@@ -58,7 +65,8 @@ def shapes():
 @pytest.fixture(autouse=True)
 def responses_match_their_shapes(shapes):
     seen = len(shapes.problems)
-    yield
+    with watching(shapes):
+        yield
     assert shapes.problems[seen:] == [], "responses that depart from botocore's output shapes"
 
 
@@ -87,9 +95,10 @@ def stack(cloud, shapes, tmp_path_factory) -> Stack:
            "AWS_REGION": cloud.region, **FAKE_CREDENTIALS}
     runner = CliRunner()
     checked, seen = len(shapes.checked), len(shapes.problems)
-    up = runner.invoke(app, ["--state-file", str(state_file), "up", "--skip", "notebook", "--rows", str(ROWS)], env=env)
-    assert up.exit_code == 0, up.output
-    status = runner.invoke(app, ["--state-file", str(state_file), "status", "--json"], env=env)
+    with watching(shapes):
+        up = runner.invoke(app, ["--state-file", str(state_file), "up", "--skip", "notebook", "--rows", str(ROWS)], env=env)
+        assert up.exit_code == 0, up.output
+        status = runner.invoke(app, ["--state-file", str(state_file), "status", "--json"], env=env)
     assert status.exit_code == 0, status.output
     assert shapes.problems[seen:] == [], "mysfits' own calls got responses that depart from botocore's output shapes"
     report = json.loads(status.stdout)

@@ -53,8 +53,13 @@ class ShapeChecker:
         if model.output_shape is None:  # nothing to answer but the status
             return
         # a streaming payload (Invoke, InvokeEndpoint, GetObject) is the caller's to read, once
-        found = problems(model, parsed, None if _streams(model.output_shape) else http_response.content)
+        found = problems(model, parsed, None if _streams(model.output_shape) else _body(http_response))
         self.problems += [f"{name}: {problem}" for problem in found]
+
+
+def _body(http_response: Any) -> bytes | None:
+    """The raw body, when there is one to read (botocore's Stubber answers without)."""
+    return http_response.content if getattr(http_response, "raw", None) is not None else None
 
 
 def problems(model: OperationModel, parsed: dict[str, Any], raw_body: bytes | None = None) -> list[str]:
