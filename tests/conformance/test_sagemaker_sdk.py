@@ -4,6 +4,7 @@ notebook's flow, run as written, and the first-party KNN estimator in Pipe mode.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 import types
@@ -85,7 +86,10 @@ def test_the_readmes_notebook_flow_runs_as_written(sdk, tmp_path, capsys, shapes
 def test_the_knn_estimator_reads_its_shards_in_pipe_mode(sdk, tmp_path, cloud):
     rows = dataset.generate(4_000, seed=8)
     session = sagemaker.Session()
-    role = "arn:aws:iam::123456789012:role/SageMakerNotebookRole"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
+    role = boto3.client("iam").create_role(RoleName="KnnPipeRole", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    cloud.advance(30)  # IAM has spread the new role
     knn = sagemaker.KNN(role=role, instance_count=2, instance_type="ml.m5.2xlarge", k=5, sample_size=1000,
                         predictor_type="classifier", input_mode="Pipe", sagemaker_session=session)
     knn.fit(knn.record_set(rows[:, :5].astype("float32"), rows[:, 5].astype("float32")), logs="None")
