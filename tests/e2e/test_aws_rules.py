@@ -86,8 +86,9 @@ def test_a_refused_codecommit_repository_is_a_warning_and_the_notebook_still_com
 
 
 def test_a_new_role_not_yet_usable_is_waited_for_and_a_job_it_failed_is_started_again(tmp_path):
-    # a new role is refused for 10 AWS seconds and fails a training job until 20: here 1 s and 2 s
-    with start_server(strict=True, time_scale=0.1) as server:
+    # a new role is refused for 10 AWS seconds and fails a training job until 20: here 3 s and 6 s, so
+    # that the notebook instance, asked for about a second after the role on a busy machine, meets the refusal
+    with start_server(strict=True, time_scale=0.3) as server:
         cli = Cli(server, tmp_path / "s.json")
         up = cli.run("up", "--only", "notebook,train", "--rows", "3000")
         assert "Waiting for IAM to make the new role usable" in up.stderr
