@@ -9,7 +9,8 @@ and hands every other request to moto.
 
 The method is found the way API Gateway finds it (literal path parts before
 {param}, before {greedy+}; then ANY) and its integration is run:
-  AWS_PROXY to a Lambda function   the function runs in a subprocess (see lambdas.py)
+  AWS_PROXY to a Lambda function   the function runs in a warm execution environment (see lambdas.py),
+                                   the same ones the Lambda Invoke API uses
   MOCK                             the integration response's status and literal headers
   HTTP_PROXY to a load balancer    the Mysfits service over MysfitsTable (see backend.py)
 Integration types are compared case-insensitively: moto keeps them as imported.
@@ -70,7 +71,7 @@ class DataPlane:
     def __init__(self, app: Callable, endpoint_url: str | None = None, cache_dir: Path | None = None):
         self.app = app
         self.endpoint_url = endpoint_url
-        self.cache_dir = cache_dir or lambdas.default_cache_dir()
+        self.functions = lambdas.configure(endpoint_url, cache_dir)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         if webhost.matches(_decode(environ.get("PATH_INFO", ""))):
@@ -140,10 +141,11 @@ class DataPlane:
             return _error(500, "Internal server error", "InternalServerErrorException")
         endpoint_url = self.endpoint_url or request.host_url.rstrip("/")
         event = proxy_event(request, route, path, body)
-        invocation = lambdas.invoke(
-            function, event, endpoint_url=endpoint_url, cache_dir=self.cache_dir,
-            max_seconds=INTEGRATION_TIMEOUT_SECONDS,
-        )
+        try:
+            invocation = self.functions.invoke(function, event, endpoint_url=endpoint_url,
+                                               max_seconds=INTEGRATION_TIMEOUT_SECONDS)
+        except lambdas.Throttled:  # API Gateway answers a throttled Lambda proxy integration with a 500
+            return _error(500, "Internal server error", "InternalServerErrorException")
         if not invocation.completed:
             return _error(504, "Endpoint request timed out", "IntegrationTimeout")
         if not invocation.ok:

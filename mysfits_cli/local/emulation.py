@@ -5,16 +5,22 @@
     emulation.uninstall()
 
 Installing activates the settings and a clock (see context.py), then the moto fixes
-(patches.py, permanent), the site's Cognito and hosting (site_emulation.py), the SageMaker emulation (sagemaker.py),
-IAM's policy simulator (policy_simulator.py) and Service Quotas for SageMaker (quotas.py), the strict rules
-(strict.py, and SageMaker's quota enforcement) in strict mode, the CodeCommit switch when it is closed, and the latency
-model (latency.py) with `latency="aws"`. Uninstalling removes them in the reverse
-order and forgets every window and pending transition.
+(patches.py, permanent), responses shaped as AWS's (aws_shapes.py), the site's Cognito and
+hosting (site_emulation.py), Lambda's Invoke API on the local runner (lambda_api.py), AWS
+managed policies (managed_policies.py), the SageMaker emulation (sagemaker.py), IAM's policy
+simulator (policy_simulator.py) and Service Quotas for SageMaker (quotas.py), the strict rules
+(strict.py, and SageMaker's quota enforcement) in strict mode, the CodeCommit switch when it is
+closed, and the latency model (latency.py) with `latency="aws"`. Uninstalling ends the functions'
+execution environments, removes the rest in the reverse order and forgets every window and
+pending transition.
 """
 
 from __future__ import annotations
 
-from . import context, latency, patches, policy_simulator, quotas, sagemaker, site_emulation, strict
+from . import (
+    aws_shapes, context, lambda_api, lambdas, latency, managed_policies, patches, policy_simulator, quotas, sagemaker,
+    site_emulation, strict,
+)
 from .clock import Clock
 from .settings import CloudSettings
 
@@ -27,7 +33,10 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
     active = context.Context(settings, clock or Clock(settings.time_scale))
     context.activate(active)
     patches.apply()
+    aws_shapes.install()
     site_emulation.install()
+    lambda_api.install()
+    managed_policies.install()
     sagemaker.install()
     policy_simulator.install()
     quotas.install()
@@ -42,10 +51,14 @@ def install(settings: CloudSettings, clock: Clock | None = None) -> context.Cont
 
 
 def uninstall() -> None:
+    lambdas.close()  # the functions' execution environments end with the emulation that ran them
     latency.uninstall()
     strict.uninstall()
     quotas.uninstall()
     policy_simulator.uninstall()
     sagemaker.uninstall()
+    managed_policies.uninstall()
+    lambda_api.uninstall()
     site_emulation.uninstall()
+    aws_shapes.uninstall()
     context.deactivate()

@@ -14,6 +14,7 @@ moto 5.2 behaviour we leave alone (the data plane copes with it, see dataplane.p
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from typing import Any
@@ -31,7 +32,7 @@ _FIXES = Patches("fixes")
 def apply() -> None:
     """Apply every fix once; later calls do nothing."""
     _FIXES.install(_put_integration_as_aws_takes_it, _keep_vpc_link_of_integrations, _accept_t3_production_variants,
-                   _delete_unknown_rest_api_is_not_found, _unimplemented_actions_are_501)
+                   _delete_unknown_rest_api_is_not_found, _unimplemented_actions_are_501, _request_ids_are_uuids)
 
 
 def _put_integration_as_aws_takes_it() -> None:
@@ -170,3 +171,31 @@ def _not_implemented(response: Any, message: str) -> Any:
     except Exception:  # noqa: BLE001 - a service moto cannot serialize for: JSON, as most speak it
         headers, body = {"Content-Type": "application/json"}, json.dumps({"__type": "NotImplemented", "message": message})
     return 501, {**headers, "status": "501", "x-amzn-ErrorType": "NotImplemented"}, body
+
+
+def _request_ids_are_uuids() -> None:
+    """Every response's request id is a UUID, and the one an operation chose is kept.
+
+    moto: writes a random 52-character string into `x-amzn-requestid` of every response,
+    over any request id the operation set.
+    AWS: request ids are UUIDs (`x-amzn-RequestId`, e.g. c6af9ac6-7b61-11e6-9a41-93e8deadbeef),
+    and Lambda's Invoke answers with the invocation's own request id, the one the function's
+    context and log carry.
+    We: a UUID, unless the operation set one (lambda_api.py does).
+    """
+    import uuid
+
+    from moto.core.responses import BaseResponse
+
+    def enrich(original, headers: dict[str, str], body: Any) -> Any:
+        chosen = next((value for key, value in headers.items() if key.lower() == "x-amzn-requestid"), None)
+        for key in [key for key in headers if key.lower() == "x-amzn-requestid"]:
+            del headers[key]
+        headers, body = original(headers, body)
+        request_id = chosen or str(uuid.uuid4())
+        if isinstance(body, str):
+            body = body.replace(headers["x-amzn-requestid"], request_id)
+        headers["x-amzn-requestid"] = request_id
+        return headers, body
+
+    _FIXES.replace(BaseResponse, "_enrich_response", lambda original: staticmethod(functools.partial(enrich, original)))

@@ -24,6 +24,7 @@ import gzip
 import json
 import threading
 import time
+import uuid
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -81,7 +82,10 @@ def _train_for_real() -> None:
     and the algorithm's log in CloudWatch Logs, or Failed with a FailureReason; a
     reused name is a ValidationException.
     We: refuse a reused name, then run `run_training` in a background thread on the
-    channels' S3 objects from moto's S3, write the artifact to moto's S3 and the log to
+    channels' S3 objects from moto's S3 — an S3Prefix's objects, or those a ManifestFile lists
+    (the SDK's record_set writes one shard per instance and such a manifest); in File mode
+    each object is a file, in Pipe mode the channel is one stream of them all, as the
+    algorithm reads its FIFO — write the artifact to moto's S3 and the log to
     moto's CloudWatch Logs (`/aws/sagemaker/TrainingJobs`, `<job>/algo-1-<epoch>`),
     and move the job through those statuses. DescribeTrainingJob serialises the job's
     attributes, so it reports all of it unchanged. With the latency model the instances'
@@ -186,7 +190,8 @@ def _run_job(account_id: str, region: str, partition: str, job: FakeTrainingJob)
         _start_instances(account_id, job)
         job.training_start_time = utcnow()
         _phase(job, "Downloading", "Downloading input data")
-        channels = {c["ChannelName"]: _read_channel(s3, c, job.role_arn) for c in job.input_data_config or []}
+        input_mode = (job.algorithm_specification or {}).get("TrainingInputMode") or "File"
+        channels = {c["ChannelName"]: _read_channel(s3, c, input_mode, job.role_arn) for c in job.input_data_config or []}
         _phase(job, "Training", "Downloading the training image")
         _take(job, "training.image")
         _message(job, "Training image download completed. Training in progress.")
@@ -240,32 +245,73 @@ def _check_image(specification: dict[str, Any]) -> None:
         raise _ClientFault(f"the local cloud runs only SageMaker's built-in k-NN image (<registry>/knn:1), not {image!r}")
 
 
-def _read_channel(s3, channel: dict[str, Any], role_arn: str) -> list[tuple[bytes, str]]:
+def _read_channel(s3, channel: dict[str, Any], input_mode: str, role_arn: str) -> list[tuple[bytes, str]]:
+    """The channel's data as the algorithm sees it: one (bytes, content type) per file in File mode;
+    in Pipe mode one stream, the objects one after another, as the channel's FIFO delivers them."""
     source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
-    uri = source.get("S3Uri", "")
-    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-        raise _ClientFault(f"channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported here")
-    bucket, prefix = _s3_location(uri)
+    uri, data_type = source.get("S3Uri", ""), source.get("S3DataType", "S3Prefix")
+    if data_type == "S3Prefix":
+        bucket, prefix = _s3_location(uri)
+        locations = [(bucket, name) for name in _keys_under(s3, bucket, prefix)]
+    elif data_type == "ManifestFile":
+        locations = _manifest_locations(s3, uri)
+    else:
+        raise _ClientFault(f"channel {channel['ChannelName']}: S3DataType {data_type} is not supported here "
+                           "(S3Prefix and ManifestFile are)")
     objects = []
-    try:
-        keys = s3.get_bucket(bucket).keys
-        names = sorted(name for name in list(keys.keys()) if name.startswith(prefix))
-    except Exception:
-        names = []
-    for name in names:
-        key = s3.get_object(bucket, name)
-        if isinstance(key, FakeKey) and not (name.endswith("/") and key.size == 0):
-            body = key.value
-            if channel.get("CompressionType") == "Gzip":
-                body = gzip.decompress(body)
-            objects.append((body, channel.get("ContentType") or ""))
+    for bucket, name in locations:
+        key = s3.get_object(bucket, name) if _exists(s3, bucket, name) else None
+        if not isinstance(key, FakeKey):
+            raise _ClientFault(f"channel {channel['ChannelName']}: the manifest lists s3://{bucket}/{name}, "
+                               "which does not exist")
+        body = gzip.decompress(key.value) if channel.get("CompressionType") == "Gzip" else key.value
+        objects.append((body, channel.get("ContentType") or ""))
     if not objects:
+        bucket = _s3_location(uri)[0]
         raise _ClientFault(
             f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
             f"exists in the selected region, that objects exist under that S3 prefix, and that the role "
             f'"{role_arn}" has "s3:ListBucket" permissions on bucket "{bucket}".'
         )
+    if (channel.get("InputMode") or input_mode) == "Pipe":
+        return [(b"".join(body for body, _ in objects), objects[0][1])]
     return objects
+
+
+def _keys_under(s3, bucket: str, prefix: str) -> list[str]:
+    """The objects' keys under an S3 prefix, in order, without folder markers."""
+    try:
+        keys = s3.get_bucket(bucket).keys
+        names = sorted(name for name in list(keys.keys()) if name.startswith(prefix))
+    except Exception:
+        return []
+    return [name for name in names if not (name.endswith("/") and s3.get_object(bucket, name).size == 0)]
+
+
+def _exists(s3, bucket: str, name: str) -> bool:
+    try:
+        return isinstance(s3.get_object(bucket, name), FakeKey)
+    except Exception:
+        return False
+
+
+def _manifest_locations(s3, uri: str) -> list[tuple[str, str]]:
+    """The objects a manifest file lists: a JSON array, `{"prefix": "s3://bucket/prefix/"}` first, then keys
+    relative to it (the SageMaker API's S3DataSource.S3Uri; what the SDK's record_set writes)."""
+    bucket, key = _s3_location(uri)
+    if not _exists(s3, bucket, key):
+        raise _ClientFault(f'No S3 objects found under S3 URL "{uri}" given in input data source: '
+                           "the manifest file does not exist.")
+    try:
+        entries = json.loads(s3.get_object(bucket, key).value)
+        prefix = entries[0]["prefix"]
+        relative = entries[1:]
+        if not all(isinstance(name, str) for name in relative):
+            raise ValueError("an entry after the prefix is not a key")
+        prefix_bucket, prefix_key = _s3_location(prefix)
+    except (ValueError, TypeError, KeyError, IndexError, _ClientFault) as error:
+        raise _ClientFault(f"the manifest file {uri} is not a JSON array of a prefix and keys: {error}") from None
+    return [(prefix_bucket, prefix_key + name) for name in relative]
 
 
 def _s3_location(uri: str) -> tuple[str, str]:
@@ -371,7 +417,7 @@ def _serve_models() -> None:
             endpoint = original(self, endpoint_name, endpoint_config_name, *args, **kwargs)
             served = _variants(self, endpoint_config_name)
             if duration("endpoint.create") <= 0:
-                _SERVING[endpoint] = served
+                _serve(self, endpoint, served)
                 return endpoint
             endpoint.endpoint_status = "Creating"
             after("endpoint.create", lambda: _come_into_service(self, endpoint, served))
@@ -390,9 +436,54 @@ def _come_into_service(backend: SageMakerModelBackend, endpoint: FakeEndpoint,
     if failure:
         endpoint.endpoint_status, endpoint.failure_reason = "Failed", failure
     else:
-        _SERVING[endpoint] = served
+        _serve(backend, endpoint, served)
         endpoint.endpoint_status = "InService"
     endpoint.last_modified_time = utcnow()
+
+
+def _serve(backend: SageMakerModelBackend, endpoint: FakeEndpoint, served: list[tuple[str, str | None]]) -> None:
+    """The endpoint serves these models from now on; each variant's container says so in the endpoint's log."""
+    _SERVING[endpoint] = served
+    s3 = s3_backends[backend.account_id][backend.partition]
+    for variant, url in served:
+        lines = [f"Loading the model of variant {variant} from {url}"]
+        try:
+            model = _MODELS.load(s3, url or "")
+            lines.append(f"Loaded a k-NN {model.predictor_type} (k={model.k}); serving on port 8080")
+        except (_MissingModelData, _BadModelData, _ClientFault) as error:
+            lines.append(f"ERROR: the model cannot be loaded: {type(error).__name__} {error}")
+        _ENDPOINT_LOGS.write(backend.account_id, backend.region_name, endpoint.endpoint_name, variant, lines)
+
+
+class _EndpointLogs:
+    """The endpoint's container log, as SageMaker keeps it: CloudWatch Logs group
+    /aws/sagemaker/Endpoints/<endpoint>, one stream per instance, `<variant>/i-<17 hex>`."""
+
+    def __init__(self) -> None:
+        self.lock, self.streams = threading.Lock(), {}
+
+    @staticmethod
+    def group(endpoint_name: str) -> str:
+        return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+    def write(self, account_id: str, region: str, endpoint_name: str, variant: str, lines: list[str]) -> None:
+        logs, group = logs_backends[account_id][region], self.group(endpoint_name)
+        stamp = time.strftime("%m/%d/%Y %H:%M:%S")
+        try:
+            with self.lock:
+                stream = self.streams.setdefault((account_id, region, endpoint_name, variant),
+                                                 f"{variant}/i-{uuid.uuid4().hex[:17]}")
+                if group not in logs.groups:
+                    logs.create_log_group(group, tags={})
+                if stream not in logs.groups[group].streams:
+                    logs.create_log_stream(group, stream)
+            events = [{"timestamp": int(time.time() * 1000), "message": f"[{stamp} INFO 140] {line}"} for line in lines]
+            logs.put_log_events(group, stream, events)
+        except Exception as error:  # the log is a courtesy; serving must not depend on it
+            print(f"could not write the log of endpoint {endpoint_name}: {error}", flush=True)
+
+
+_ENDPOINT_LOGS = _EndpointLogs()
 
 
 def _update_endpoint() -> None:
@@ -446,7 +537,7 @@ def _switch(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name:
     endpoint.endpoint_config_name = config_name
     endpoint.endpoint_status, endpoint.failure_reason = "InService", None
     endpoint.last_modified_time = utcnow()
-    _SERVING[endpoint] = served
+    _serve(backend, endpoint, served)
 
 
 def _finish_update(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str,
@@ -560,10 +651,13 @@ def _invoke_for_real() -> None:
     decodes the request body as UTF-8 (a RecordIO body fails with a server error).
     AWS: unknown endpoint -> ValidationError (400); otherwise the model container's
     answer, honouring Content-Type and Accept; a container's 4xx/5xx comes back as
-    ModelError (424) carrying OriginalStatusCode and OriginalMessage.
+    ModelError (424) carrying OriginalStatusCode, OriginalMessage and the LogStreamArn of
+    the endpoint's log group, /aws/sagemaker/Endpoints/<endpoint>, where the container's lines are.
     We: follow endpoint -> served variant (X-Amzn-SageMaker-Target-Variant if given,
     else the first) -> ModelDataUrl in moto's S3, load it (cached by key and ETag) and
-    answer with the k-NN inference protocol; the body is kept as bytes. With the
+    answer with the k-NN inference protocol; the body is kept as bytes. The container's
+    lines (loading each model, each error) go to that log group, one stream per variant's
+    instance. With the
     `--endpoint-delay` switch every answer comes that many real seconds late, as from a
     slow model container.
     """
@@ -602,19 +696,24 @@ def _invoke(response: SageMakerRuntimeResponse):
     if chosen is None:
         return _error(400, "ValidationError", {"Message": f"Endpoint {name} has no variant {wanted!r}."})
     variant, url = chosen
-    log_arn = f"arn:{backend.partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{name}"
+    log_arn = f"arn:{backend.partition}:logs:{region}:{account}:log-group:{_EndpointLogs.group(name)}"
+
+    def model_error(original_status: int, kind: str, message: str):
+        _ENDPOINT_LOGS.write(account, region, name, variant, [f"ERROR: {original_status}: {message}"])
+        return _model_error(original_status, kind, message, log_arn)
+
     body = response.body.encode() if isinstance(response.body, str) else bytes(response.body or b"")
     try:
         if not url:
             raise _ClientFault(f"model of variant {variant} has no ModelDataUrl")
         model = _MODELS.get(s3_backends[account][backend.partition], url)
     except _ClientFault as error:
-        return _model_error(500, "server", str(error), log_arn)
+        return model_error(500, "server", str(error))
     try:
         features = parse_request(body, response.headers.get("Content-Type") or "")
         answer, content_type = format_response(model, features, response.headers.get("Accept"))
     except InferenceError as error:
-        return _model_error(400, "client", str(error), log_arn)
+        return model_error(400, "client", str(error))
     return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, answer
 
 

@@ -11,7 +11,7 @@ built, then prints one line
 `mysfits local cloud ready at http://127.0.0.1:P (region R, <settings>, pid N)`.
 GET /_mysfits/health answers {"ready": true, "settings": {...}, ...} once seeding is
 done (503 before); POST /_mysfits/clock {"advance": seconds} moves the clock on (for
-tests). SIGTERM or SIGINT stops it cleanly.
+tests). SIGTERM or SIGINT stops it cleanly, ending the functions' execution environments with it.
 """
 
 from __future__ import annotations
@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         server.shutdown()
         serving.join(timeout=5)
         server.server_close()
+        from . import lambdas
+
+        lambdas.close()
     return 0
 
 

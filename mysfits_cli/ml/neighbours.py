@@ -20,13 +20,16 @@ most 8^5 distinct values):
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import faiss
 import numpy as np
 
 _CHUNK = 256
 _MAX_TABLE = 1 << 21  # entries (vectors x k) worth working out in advance
+_FEW = 64  # queries looked up one by one rather than matched against every key at once
 
 
 def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +41,22 @@ def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(len(rows), dtype=np.int64)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], inverse
+
+
+@contextlib.contextmanager
+def _one_thread_for(queries: int) -> Iterator[None]:
+    """A few queries are searched in this thread alone: waking faiss's OpenMP threads for them costs more than
+    the search (0.07 ms alone against up to 3.5 ms with two threads, for one query on a busy 2-core machine).
+    OpenMP's thread count is a setting of the calling thread, so other threads' searches keep theirs."""
+    if queries > _FEW:
+        yield
+        return
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 def _match(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
@@ -70,6 +89,8 @@ class GroupedFlatIndex:
         self._low, self._high = self.points.min(axis=0), self.points.max(axis=0)
         self._index = faiss.IndexFlatL2(points.shape[1])
         self._index.add(self._groups)
+        self._lattice: list[int] | None = None  # the sides of the integer box, when its points are the keys
+        self._key_positions: dict[bytes, int] | None = None  # made at the first look-up of a few queries
         self._keys = self._worth_tabulating()
         self.table = None
         if self._keys is not None:
@@ -92,6 +113,7 @@ class GroupedFlatIndex:
             and lattice <= len(self.points)
             and lattice * self.k <= _MAX_TABLE
         ):
+            self._lattice = sides
             return (np.indices(sides).reshape(len(sides), -1).T + self._low).astype(np.float32)
         if 2 * len(self._groups) <= len(self.points):
             return self._groups
@@ -111,17 +133,38 @@ class GroupedFlatIndex:
         if len(queries) == 0:
             return np.empty((0, self.k), dtype=np.int64), np.empty((0, self.k), dtype=np.float32)
         unique, inverse = unique_rows(queries)
-        if self.table is None:
-            ids, distances = self._search_unique(unique)
-        else:
-            known = _match(unique, self._keys)
-            ids = np.empty((len(unique), self.k), dtype=np.int64)
-            distances = np.empty((len(unique), self.k), dtype=np.float32)
-            hit = known >= 0
-            ids[hit], distances[hit] = self.table[0][known[hit]], self.table[1][known[hit]]
-            if not hit.all():
-                ids[~hit], distances[~hit] = self._search_unique(unique[~hit])
+        with _one_thread_for(len(unique)):
+            ids, distances = self._looked_up(unique)
         return ids[inverse], distances[inverse]
+
+    def _looked_up(self, unique: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`search` for distinct queries: from the table where it has them, searched otherwise."""
+        if self.table is None:
+            return self._search_unique(unique)
+        known = self._key_rows(unique)
+        ids = np.empty((len(unique), self.k), dtype=np.int64)
+        distances = np.empty((len(unique), self.k), dtype=np.float32)
+        hit = known >= 0
+        ids[hit], distances[hit] = self.table[0][known[hit]], self.table[1][known[hit]]
+        if not hit.all():
+            ids[~hit], distances[~hit] = self._search_unique(unique[~hit])
+        return ids, distances
+
+    def _key_rows(self, queries: np.ndarray) -> np.ndarray:
+        """Each query's row in the table, or -1. On a lattice it is worked out from the query itself, and a
+        few queries are looked up by their bytes: neither makes a pass over all the keys, as `_match` does
+        (tens of milliseconds for the 8^5 keys of the questionnaire), which many queries share."""
+        if self._lattice is None:
+            if len(queries) > _FEW:
+                return _match(queries, self._keys)
+            if self._key_positions is None:
+                self._key_positions = {key.tobytes(): row for row, key in enumerate(self._keys)}
+            return np.array([self._key_positions.get(query.tobytes(), -1) for query in queries], dtype=np.int64)
+        offsets = queries - self._low
+        inside = np.all((offsets >= 0) & (offsets < self._lattice) & (offsets == np.round(offsets)), axis=1)
+        rows = np.full(len(queries), -1, dtype=np.int64)
+        rows[inside] = np.ravel_multi_index(offsets[inside].astype(np.int64).T, self._lattice)
+        return rows
 
     def _search_unique(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`search` for distinct queries sorted lexicographically (so chunks are compact)."""

@@ -18,6 +18,7 @@ from ..urls import STAGE, api_base_url
 
 TEMPLATE = "templates/web/index.html.j2"
 CLIENT_NAME = "MysfitsUserPoolClient"
+SIGN_IN_OUTPUTS = ("user_pool_id", "user_pool_client_id", "cognito_endpoint_url")
 PAGE_KEY = "web.page"
 # (name suffix of the REST API, the command that makes it)
 _APIS = {"mysfits": ("api", "up api"), "recommendations": ("recommendations-api", "up recommendations")}
@@ -49,7 +50,7 @@ def plan(run: Run) -> tuple[Change, Record]:
     if any(run[key].get("id") == KNOWN_AFTER_APPLY for key in ("api.rest-api", "recommendations.rest-api")):
         recorded = run.ctx.state.get(PAGE_KEY)
         return Change("update" if recorded else "create", note="once both APIs are up"), Unknown(name="index.html")
-    site, page = run.once(PAGE_KEY, lambda r: _wanted(r.ctx, r.options.site_bucket, r.options.user_pool_client_id))
+    site, page, _ = run.once(PAGE_KEY, lambda r: _wanted(r.ctx, r.options.site_bucket, r.options.user_pool_client_id))
     return preview(run.ctx, WebPage(PAGE_KEY, site, page.encode("utf-8")))
 
 
@@ -71,17 +72,17 @@ def permissions(run: Run, change: Change) -> list[Permission]:
     return needed + site_permissions(ctx, site, writes=change.action != "unchanged")
 
 
-def _wanted(ctx: Context, bucket: str | None, user_pool_client_id: str | None) -> tuple[Site, str]:
-    """Where the page goes, and the page for both live APIs and the pool their authorizer trusts."""
+def _wanted(ctx: Context, bucket: str | None, user_pool_client_id: str | None) -> tuple[Site, str, SignIn | None]:
+    """Where the page goes, the page for both live APIs and the pool their authorizer trusts, and that pool."""
     api_ids = live_api_ids(ctx)
     site = find_site(ctx, bucket)
     sign_in = find_sign_in(ctx, api_ids["mysfits"], user_pool_client_id)
-    return site, render_page(ctx, api_ids, sign_in)
+    return site, render_page(ctx, api_ids, sign_in), sign_in
 
 
 def up_web(ctx: Context, bucket: str | None, user_pool_client_id: str | None = None) -> str:
     """Publish the page; returns the site's URL."""
-    site, page = _wanted(ctx, bucket, user_pool_client_id)
+    site, page, sign_in = _wanted(ctx, bucket, user_pool_client_id)
     recorded = ctx.state.get(PAGE_KEY)
     if recorded and not is_pending(recorded) and (recorded["bucket"], recorded["key"]) != (site.bucket, site.index_key):
         WebPage.delete(ctx, recorded)  # the site moved: put the old one back first
@@ -89,7 +90,19 @@ def up_web(ctx: Context, bucket: str | None, user_pool_client_id: str | None = N
     ensure(ctx, WebPage(PAGE_KEY, site, page.encode("utf-8")))
     url = site_url(ctx, site)
     ctx.state.set_output("website_url", url)
+    publish_sign_in(ctx, sign_in)
     return url
+
+
+def publish_sign_in(ctx: Context, sign_in: SignIn | None) -> None:
+    """What the page signs in with, as outputs, so that another page can be wired from `status --json` alone."""
+    if sign_in is None:  # an API made with --no-auth: no sign-in
+        for name in SIGN_IN_OUTPUTS:
+            ctx.state.drop_output(name)
+        return
+    ctx.state.set_output("user_pool_id", sign_in.user_pool_id)
+    ctx.state.set_output("user_pool_client_id", sign_in.client_id)
+    ctx.state.set_output("cognito_endpoint_url", cognito_endpoint_url(ctx, sign_in.region))
 
 
 def live_api_ids(ctx: Context) -> dict[str, str]:

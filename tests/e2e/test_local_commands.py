@@ -153,3 +153,37 @@ def test_local_ignores_the_users_aws_settings_and_keeps_its_state_with_the_cloud
     assert all(len(line) <= 80 for line in lines if "://" not in line and "State file" not in line), table.stdout
     url = next(line.strip() for line in lines if line.strip().startswith("http://"))
     assert url.endswith("/prod/mysfits")  # a URL on a line of its own, whole
+
+
+def test_local_stop_ends_the_functions_warm_execution_environments(local_home):
+    import io
+    import zipfile
+
+    import boto3
+
+    assert mysfits(local_home, "local", "start").returncode == 0
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    url = _cloud(local_home)["url"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = session.client("iam", endpoint_url=url).create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    time.sleep(0.1)  # a new role reaches Lambda after 10 AWS seconds: 2 ms at the default time scale
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", "import os\n\ndef handler(event, context):\n    return os.getpid()\n")
+    functions = session.client("lambda", endpoint_url=url)
+    functions.create_function(FunctionName="pid", Runtime="python3.12", Role=role, Handler="app.handler",
+                              Code={"ZipFile": package.getvalue()})
+    pid = json.loads(functions.invoke(FunctionName="pid")["Payload"].read())
+    assert json.loads(functions.invoke(FunctionName="pid")["Payload"].read()) == pid  # warm: the same process
+    os.kill(pid, 0)
+    assert mysfits(local_home, "local", "stop").returncode == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the function's execution environment (pid {pid}) outlived `mysfits local stop`")

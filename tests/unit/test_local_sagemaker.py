@@ -305,3 +305,71 @@ def test_stopping_a_running_job(aws, split, monkeypatch):
         aws["sagemaker"].stop_training_job(TrainingJobName="to-stop")
     with pytest.raises(ClientError, match="Could not find training job"):
         aws["sagemaker"].stop_training_job(TrainingJobName="never-started")
+
+
+def manifest_channel(aws, rows, shards=2, prefix="sdk/KNN-2026/"):
+    """What the SDK's record_set uploads: matrix_<n>.pbr shards and a manifest naming them."""
+    names = []
+    for number, part in enumerate(np.array_split(rows, shards)):
+        names.append(f"matrix_{number}.pbr")
+        aws["s3"].put_object(Bucket=BUCKET, Key=prefix + names[-1], Body=recordio.encode(part[:, :5], part[:, 5]))
+    manifest = json.dumps([{"prefix": f"s3://{BUCKET}/{prefix}"}, *names])
+    aws["s3"].put_object(Bucket=BUCKET, Key=prefix + ".amazon.manifest", Body=manifest.encode())
+    return f"s3://{BUCKET}/{prefix}.amazon.manifest"
+
+
+@pytest.mark.parametrize("input_mode", ["File", "Pipe"])
+def test_manifest_channels_in_file_and_pipe_mode_train_on_every_shard(aws, split, input_mode):
+    train_rows, test_rows = split
+    source = {"S3DataType": "ManifestFile", "S3Uri": manifest_channel(aws, train_rows),
+              "S3DataDistributionType": "ShardedByS3Key"}
+    aws["sagemaker"].create_training_job(
+        TrainingJobName=f"sdk-{input_mode.lower()}", HyperParameters=HYPERPARAMETERS, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": input_mode},
+        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": source},
+                          "ContentType": "application/x-recordio-protobuf"}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/sdk/output"},
+        ResourceConfig={"InstanceType": "ml.m5.2xlarge", "InstanceCount": 2, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+    described, _ = wait_job(aws, f"sdk-{input_mode.lower()}")
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    events = aws["logs"].filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs")["events"]
+    objects = 1 if input_mode == "Pipe" else 2
+    assert any(f"{len(train_rows)} records of 5 features from {objects} object(s)" in e["message"] for e in events)
+
+
+@pytest.mark.parametrize("manifest, reason", [
+    (None, "the manifest file does not exist"),
+    (b"{not json", "is not a JSON array of a prefix and keys"),
+    (json.dumps([{"prefix": f"s3://{BUCKET}/sdk/"}, "matrix_9.pbr"]).encode(), "which does not exist"),
+])
+def test_a_bad_manifest_fails_the_job(aws, manifest, reason):
+    if manifest is not None:
+        aws["s3"].put_object(Bucket=BUCKET, Key="sdk/.amazon.manifest", Body=manifest)
+    source = {"S3DataType": "ManifestFile", "S3Uri": f"s3://{BUCKET}/sdk/.amazon.manifest"}
+    aws["sagemaker"].create_training_job(
+        TrainingJobName="bad-manifest", HyperParameters=HYPERPARAMETERS, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": source}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/sdk/output"},
+        ResourceConfig={"InstanceType": "ml.m5.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+    described, _ = wait_job(aws, "bad-manifest")
+    assert described["TrainingJobStatus"] == "Failed" and reason in described["FailureReason"]
+
+
+def test_the_endpoint_log_group_has_the_container_lines_a_model_error_points_at(aws, split):
+    described, _ = train(aws, split)
+    deploy(aws, "log-model", described["ModelArtifacts"]["S3ModelArtifacts"], "log-config", "log-endpoint")
+    with pytest.raises(ClientError) as refused:
+        aws["sagemaker-runtime"].invoke_endpoint(EndpointName="log-endpoint", ContentType="text/csv", Body=b"1,2")
+    group = "/aws/sagemaker/Endpoints/log-endpoint"
+    assert refused.value.response["Error"]["Code"] == "ModelError"
+    assert refused.value.response["LogStreamArn"].endswith(f":log-group:{group}")
+    streams = aws["logs"].describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"].split("/")[0] for s in streams] == ["AllTraffic"]
+    messages = [e["message"] for e in aws["logs"].filter_log_events(logGroupName=group)["events"]]
+    assert any("Loaded a k-NN classifier (k=10)" in m for m in messages)
+    assert "ERROR: 400:" in messages[-1]

@@ -52,6 +52,19 @@ def test_neighbours_match_brute_force(make, k):
         assert np.array_equal(ids, expected_ids)
 
 
+@pytest.mark.parametrize("points", [
+    np.array([[a, b] for a in range(1, 4) for b in range(1, 4)] * 3, dtype=np.float32),  # the lattice is tabulated
+    np.repeat(np.array([[0.5, 1.5], [2.5, 0.25], [1.0, 1.0]], dtype=np.float32), 4, axis=0),  # distinct rows are
+], ids=["lattice", "duplicates"])
+def test_a_few_queries_are_looked_up_as_a_batch_finds_them(points):
+    index = GroupedFlatIndex(points, 3)
+    queries = np.vstack([points[:3], [[9, 9]], [[1.25, 0.75]]]).astype(np.float32)
+    batch = index.search(np.repeat(queries, 30, axis=0))  # many queries: matched against every key at once
+    for row, query in enumerate(queries):
+        ids, squared = index.search(query[None, :])
+        assert np.array_equal(ids[0], batch[0][row * 30]) and np.allclose(squared[0], batch[1][row * 30])
+
+
 def test_stored_sample_keeps_all_points_grouped():
     points = np.array([[2, 1], [1, 1], [2, 1], [1, 0]], dtype=np.float32)
     index = GroupedFlatIndex(points, 1)

@@ -93,6 +93,10 @@ def test_page_goes_where_the_site_is_served_and_points_at_both_live_apis(world, 
     assert json.dumps("https://cognito-idp.us-east-1.amazonaws.com/") in text
     assert s3_text(ctx, seeded["bucket"], index_key(layout) + BACKUP_SUFFIX) == ORIGINAL
     assert ctx.state.outputs["website_url"] == url
+    # what the page signs in with is in the outputs too, so another page can be wired from them
+    assert ctx.state.outputs["user_pool_id"] == seeded["user_pool_id"]
+    assert ctx.state.outputs["user_pool_client_id"] == seeded["user_pool_client_id"]
+    assert ctx.state.outputs["cognito_endpoint_url"] == "https://cognito-idp.us-east-1.amazonaws.com/"
 
 
 def test_a_rerun_changes_nothing(world, make_ctx, record_calls):
