@@ -208,7 +208,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exception(exc)
-        _fail(str(exc), 1)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         from . import ui
 

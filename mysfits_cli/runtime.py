@@ -103,7 +103,7 @@ def _check_local_cloud(state: StackState, cloud: "LocalCloud", record: bool) -> 
     if stale and count:
         started = str(recorded.get("started_at", "")).replace("T", " ")[:16]
         ui.warn(f"The {count} resources in {state.path} were recorded on a local cloud started {started} that has "
-                "stopped since (it keeps everything in memory), so they are gone: `mysfits demo --keep` builds "
-                "the stack again, `mysfits --local teardown --yes` forgets them")
+                "stopped since (it keeps everything in memory), so they are gone: `mysfits up` builds "
+                "the stack again, `mysfits teardown --yes` forgets them")
     if record:
         state.info[LOCAL_CLOUD_INFO] = current  # saved with the next change

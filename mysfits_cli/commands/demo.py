@@ -33,6 +33,7 @@ def demo(
     from ..local import manager
     from ..runtime import open_stack
     from ..steps.demo import DemoOptions, run_demo
+    from .up import resume_command
 
     settings = ctx.obj
     if settings.endpoint_url:
@@ -40,8 +41,7 @@ def demo(
     ui.add_global_option(("--local",))  # what the demo prints is about the local cloud
     already_running = manager.status() is not None
     with open_stack(replace(settings, local=True)) as stack:
-        timings = run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep))
-    ui.table("Time per part", ["part", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings])
+        run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep, resume=resume_command()))
     if not keep and not already_running:
         manager.stop()
         ui.done("Stopped the local cloud the demo started")

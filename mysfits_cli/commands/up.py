@@ -69,21 +69,28 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
     `only` may be a function of the open stack (which parts, given what is recorded).
     `after(stack)` runs once everything is up, with the stack still open (to print its URLs).
     """
+    from .. import ui
     from ..runner import still_running
     from ..runtime import open_stack
     from ..stack import GRAPH, up
-    from ..summary import show_billing, show_outcome
+    from ..steps.status import target
+    from ..summary import show_billing, show_next_step, show_outcome
 
     with open_stack(settings) as stack:
         if callable(only):
             only = only(stack)
         if plan_first and not _approved(stack, options, only, skip, yes):
+            ui.out.print("Plan not applied: nothing was changed.", highlight=False)
             raise typer.Exit(1)
         outcome = up(stack, options, only, skip)
-        show_outcome(outcome, GRAPH, resume_command(), still_running(stack) if outcome.interrupted else [])
+        show_outcome(outcome, GRAPH)
+        if not outcome.interrupted:
+            show_billing(stack, outcome, GRAPH, always=billing)
+        # the last lines: what is left to do, if anything
+        show_next_step(outcome, resume_command(), still_running(stack) if outcome.interrupted else [],
+                       place=target(stack))
         if outcome.interrupted:
-            raise typer.Exit(130)  # what still runs, and how to carry on, is said above
-        show_billing(stack, outcome, GRAPH, always=billing)
+            raise typer.Exit(130)
         if not outcome.ok:
             raise typer.Exit(1)
         return after(stack) if after else None

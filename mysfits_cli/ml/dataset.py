@@ -37,7 +37,7 @@ import numpy as np
 
 from mysfits_cli import reference
 from mysfits_cli.errors import MysfitsError
-from mysfits_cli.ml import textio
+from mysfits_cli.ml import sizes, textio
 
 N_QUESTIONS = 5
 N_ANSWERS = 8
@@ -244,11 +244,11 @@ def _check_line(line: str) -> tuple[str | None, list[int]]:
     return None, row
 
 
-def split(rows: np.ndarray, seed: int, test_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def split(rows: np.ndarray, seed: int, test_fraction: float = sizes.TEST_FRACTION) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle with `seed`, then cut into (train, test); test has round(n * test_fraction) rows."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     rows = np.asarray(rows)
     shuffled = rows[np.random.default_rng(seed).permutation(len(rows))]
-    n_test = int(round(len(rows) * test_fraction))
+    n_test = sizes.test_rows(len(rows), test_fraction)
     return shuffled[: len(rows) - n_test], shuffled[len(rows) - n_test :]

@@ -61,8 +61,9 @@ class Bucket(Resource):
         if not record.get("created"):
             return "Left {label} in place: mysfits did not create it"
         client = ctx.aws.client("s3")
-        if client.list_objects_v2(Bucket=record["id"], MaxKeys=1).get("KeyCount", 0):
-            return "Left {label} in place: it holds objects mysfits did not upload"
+        others = client.list_objects_v2(Bucket=record["id"], MaxKeys=1).get("Contents") or []
+        if others:  # another stack's data, or someone's own objects: not this stack's to delete
+            return f"Left {{label}} in place: it still holds objects that are not this stack's, such as {others[0]['Key']}"
         client.delete_bucket(Bucket=record["id"])
         return None
 
@@ -167,7 +168,7 @@ class DataPrefix(Resource):
         for key, body in wanted.items():
             etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
             if live.get(key) != etag:
-                ui.step(f"Uploading {key} ({len(body) / 1e6:.1f} MB) to bucket {self.bucket}")
+                ui.step(f"Uploading {key} ({_size(len(body))}) to bucket {self.bucket}")
                 etag = client.put_object(Bucket=self.bucket, Key=key, Body=body)["ETag"].strip('"')
             etags[key] = etag
         _delete_keys(ctx, self.bucket, [key for key in live if key not in wanted])
@@ -177,7 +178,9 @@ class DataPrefix(Resource):
     def delete(cls, ctx: Context, record: Record) -> str | None:
         prefixes = _prefixes(record)
         items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=prefixes)
-        _delete_keys(ctx, record["bucket"], [item["Key"] for item in items or []])
+        if not items:
+            return "{label} was already gone"
+        _delete_keys(ctx, record["bucket"], [item["Key"] for item in items])
         return None
 
     @classmethod
@@ -202,6 +205,10 @@ class DataPrefix(Resource):
     @classmethod
     def identities(cls, record: Record) -> set[str]:
         return {f"s3://{record['bucket']}/{prefix}" for prefix in _prefixes(record)}
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
 
 
 def _prefixes(record: Record) -> list[str]:

@@ -83,7 +83,7 @@ def test_a_bucket_of_ours_is_recognised_after_a_lost_state(ctx, make_ctx, tmp_pa
 def test_our_bucket_is_deleted_only_when_empty(ctx):
     record = ensure(ctx, Bucket("train.bucket", BUCKET))
     ctx.aws.client("s3").put_object(Bucket=BUCKET, Key="someone-else/file", Body=b"x")
-    assert "holds objects mysfits did not upload" in Bucket.delete(ctx, record)
+    assert "still holds objects that are not this stack's, such as someone-else/file" in Bucket.delete(ctx, record)
     ctx.aws.client("s3").delete_object(Bucket=BUCKET, Key="someone-else/file")
     assert Bucket.delete(ctx, record) is None
     assert Bucket.status(ctx, record) is None
@@ -343,7 +343,8 @@ def test_log_lines_are_printed_while_following_and_hidden_with_no_logs(ctx, caps
     assert "[k-NN] done" not in capsys.readouterr().err
     follow_job(ctx, record, timeout=60, show_logs=True)
     err = capsys.readouterr().err
-    assert "[k-NN] done [not markup]" in err and f"Training job {JOB}: Completed" in err
+    assert "[k-NN] done [not markup]" in err
+    assert f"Training job {JOB}: Completed after" not in err  # completed at the first look: nothing was waited for
 
 
 def _request(ctx):
