@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from ..errors import MysfitsError
+from .help import Commands
 
 PARTS_HELP = "api, notebook, train, endpoint, recommendations, web"
 
@@ -36,6 +37,20 @@ NO_EVALUATE = typer.Option(False, "--no-evaluate", help="Do not send the test sp
 BUCKET = typer.Option(None, "--bucket", help="S3 bucket for the data [default: sagemaker-<region>-<account>]")
 SITE_BUCKET = typer.Option(None, "--site-bucket", help="The site's bucket; found by the stack's name or tag when omitted")
 CLIENT_ID = typer.Option(None, "--user-pool-client-id", help="The pool's app client for sign-in [default: MysfitsUserPoolClient]")
+
+
+def _part_named_as_command(name: str) -> str | None:
+    """`mysfits up train`: up takes parts with --only; the part's own command is the other way."""
+    from ..stack import PART_COMMANDS
+
+    if name not in PART_COMMANDS:
+        return None
+    return (f"`mysfits up` has no command {name}: `mysfits up --only {name}` brings up that part (and what it needs), "
+            f"as does `mysfits {PART_COMMANDS[name]}`")
+
+
+class UpCommands(Commands):
+    unknown_command_hint = staticmethod(_part_named_as_command)
 
 
 def parts(values: Optional[list[str]]) -> list[str]:

@@ -255,8 +255,11 @@ def check_neighbours(ctx: Context, opts: TrainOptions, spec: TrainingSpec) -> No
         return
     recorded = (ctx.state.get(JOB_KEY) or {}).get("identity") or {}
     k = _setting("--k", "k", opts.k, spec.k, recorded.get("k"))
+    if k.endswith("job"):
+        k += ","  # "k 10, kept from the stack's last training job, is more than ..."
     if spec.sample_size < training:
-        limit = f"the sample size, {_setting('--sample-size', 'sample size', opts.sample_size, spec.sample_size, recorded.get('sample_size'))}"
+        sample = _setting("--sample-size", "sample size", opts.sample_size, spec.sample_size, recorded.get("sample_size"))
+        limit = f"the {sampled:,} points k-NN samples for its index ({sample})"
     elif "rows" in spec.data:
         source = f"--rows {rows}" if opts.rows is not None else f"{rows:,} generated rows"
         limit = f"the {training:,} training rows (the 90% of {source} that training gets)"
@@ -281,8 +284,8 @@ def _setting(flag: str, name: str, given: Any, value: Any, recorded: Any) -> str
     if given is not None:
         return f"{flag} {value}"
     if recorded is not None:
-        return f"{name} {value:,} (kept from the stack's last training job)"
-    return f"{name} {value:,} (the default)"
+        return f"{name} {value:,}, kept from the stack's last training job"
+    return f"{name} {value:,} by default"
 
 
 def _row_count(spec: TrainingSpec) -> int:

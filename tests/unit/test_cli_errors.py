@@ -156,3 +156,43 @@ def test_ctrl_c_ends_the_line_the_terminal_left_and_exits_130(monkeypatch, capsy
     assert exited.value.code == 130
     err = capsys.readouterr().err
     assert err.startswith("\n") and "Interrupted" in err and "Traceback" not in err
+
+
+def test_an_option_of_mysfits_itself_after_the_command_is_moved_before_it():
+    result = run("--stack", "dev", "status", "--local", "--json")
+    assert_one_line_error(result, "--local is an option of mysfits itself, which goes before the command: "
+                                  "`mysfits --stack dev --local status --json`")
+    assert result.returncode == 2
+    result = run("up", "--only", "train", "--region", "eu-west-1", "--rows", "20000")
+    assert_one_line_error(result, "`mysfits --region eu-west-1 up --only train --rows 20000`")
+
+
+@pytest.mark.parametrize(("part", "command"), [("train", "train"), ("endpoint", "deploy-endpoint")])
+def test_a_part_named_after_up_points_to_the_commands_that_bring_it_up(part, command):
+    result = run("--local", "up", part)
+    assert_one_line_error(result, f"`mysfits --local up --only {part}` brings up that part",
+                          f"as does `mysfits --local {command}`")
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["train", "--rows", "abc"], "--rows takes a whole number of at least 10, not 'abc'"),
+    (["up", "--k", "0"], "--k takes a whole number of at least 1, not 0"),
+    (["local", "start", "--time-scale", "fast"], "--time-scale takes a number, not 'fast'"),
+    (["recommend", "1", "2", "x", "4", "5"], "A1 A2 A3 A4 A5 are whole numbers, not 'x'"),
+])
+def test_a_value_of_the_wrong_kind_is_one_line_in_words(args, said):
+    result = run(*args)
+    assert_one_line_error(result, said)
+    assert result.returncode == 2
+
+
+def test_a_state_file_that_is_a_folder_is_named_and_a_failed_command_leaves_no_lock(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(folder), "up", "api")
+    assert_one_line_error(result, f"The state file {folder} is a folder", f"such as {folder / 'state.json'}")
+    state = tmp_path / "new" / "state.json"
+    result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(state), "up", "api")
+    assert_one_line_error(result, "Cannot reach http://127.0.0.1:9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"] and list(folder.iterdir()) == []
