@@ -196,3 +196,15 @@ def test_a_state_file_that_is_a_folder_is_named_and_a_failed_command_leaves_no_l
     result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(state), "up", "api")
     assert_one_line_error(result, "Cannot reach http://127.0.0.1:9")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"] and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(("piped", "said"), [
+    ("1 2 3\n4,5\n", "Cannot reach http://127.0.0.1:9"),  # five answers read: then the call is made
+    ("", "No answers: give the five answers as arguments"),
+    ("1 2 3 4\n", "exactly 5 answers"),
+    ("1 2 three 4 5", "Standard input holds 'three', not an answer"),
+])
+def test_recommend_reads_piped_answers(piped, said):
+    result = subprocess.run([sys.executable, "-m", "mysfits_cli.cli", "--endpoint-url", "http://127.0.0.1:9", "recommend"],
+                            input=piped, capture_output=True, text=True, timeout=60)
+    assert_one_line_error(result, said)
