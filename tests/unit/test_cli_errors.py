@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -113,35 +112,15 @@ def test_second_command_on_the_same_state_stops_with_a_message(tmp_path):
 
 
 def test_recommend_asks_the_questionnaire_on_a_terminal():
-    import pty
-    import select
+    from tests.support.terminal import run_in_terminal
 
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the CLI on a terminal
-        os.execvpe(sys.executable, [sys.executable, "-m", "mysfits_cli.cli", "--endpoint-url", "http://127.0.0.1:9",
-                                    "recommend"], {**os.environ, "COLUMNS": "120"})
-    output = b""
-    answers = iter([b"1\n", b"9\n", b"2\n", b"3\n", b"4\n", b"5\n"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if output.rstrip().endswith(b":"):
-                os.write(fd, next(answers, b"\n"))
-    _, status = os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
+    text, code = run_in_terminal(["--endpoint-url", "http://127.0.0.1:9", "recommend"], {**os.environ, "COLUMNS": "120"},
+                                 [b"1\n", b"9\n", b"2\n", b"3\n", b"4\n", b"5\n"])
     assert "How old are you?" in text and "Full-Stack Unicorn" in text  # questions with their options
     assert "Please select one of the available options" in text  # 9 was refused and asked again
     assert "What is your favorite color?" in text
     assert "Cannot reach http://127.0.0.1:9" in text  # all five answered, then the call was attempted
-    assert os.waitstatus_to_exitcode(status) == 1
+    assert code == 1
 
 
 def test_ctrl_c_ends_the_line_the_terminal_left_and_exits_130(monkeypatch, capsys):
