@@ -58,7 +58,9 @@ def test_up_from_nothing_again_plan_before_and_after_and_teardown_in_graph_order
         again = _through(proxy, server, tmp_path, "up", "--rows", "20000")
         assert again.returncode == 0, again.stderr
         assert again.calls == []  # nothing to do: not one mutating call
-        assert again.stderr.count("up to date, nothing changed") == len(PARTS)
+        # one line per part, and nothing else: no training log, no metrics, no "InService after 0m00s"
+        assert [line.split()[:2] for line in again.stderr.splitlines()] == [["✓", part] for part in PARTS]
+        assert again.stderr.count("up to date, nothing changed") == len(PARTS) and "Final metrics" not in again.stdout
 
         after = _through(proxy, server, tmp_path, "plan")
         assert after.calls == []
@@ -67,6 +69,8 @@ def test_up_from_nothing_again_plan_before_and_after_and_teardown_in_graph_order
 
         down = _through(proxy, server, tmp_path, "teardown", "--yes", "--purge-data")
         assert down.returncode == 0, down.stderr
+    # what it says is what happened: no check mark for a state on the way, no wait of "0 s", nothing was gone already
+    assert not re.search(r"InService|AVAILABLE|waiting 0 s|already gone|deleting:", down.stderr), down.stderr
     lines = down.stderr.splitlines()
     for first, then in TEARDOWN_BEFORE:
         first_at = next(i for i, line in enumerate(lines) if first in line and "✓" in line)
