@@ -22,7 +22,9 @@ ONLY = typer.Option(None, "--only", metavar="PART", help=f"Only these parts (rep
 SKIP = typer.Option(None, "--skip", metavar="PART", help="Leave these parts out (repeat, or comma-separated)")
 NLB = typer.Option(None, "--nlb", help="The backend's network load balancer (ARN or name); found by name or tag when omitted")
 USER_POOL = typer.Option(None, "--user-pool-id", help="Cognito user pool for like/adopt; default: the pool named MysfitsUserPool")
-NO_AUTH = typer.Option(False, "--no-auth", help="Publish like/adopt without the Cognito authorizer")
+NO_AUTH = typer.Option(None, "--no-auth/--auth", show_default=False,
+                       help="Publish like/adopt without the Cognito authorizer, or with it again [default: as the "
+                            "stack's API was made; with the authorizer]")
 NOTEBOOK_TYPE = typer.Option(None, "--notebook-instance-type", help="Notebook instance type [default: ml.t2.medium, or the region's nearest]")
 NO_REPOSITORY = typer.Option(False, "--no-repository", help="No CodeCommit repository for the service's code")
 DATA = typer.Option(None, "--data", help="Questionnaire CSV (a1,...,a5,label; .gz allowed) [default: generated]")
@@ -138,7 +140,7 @@ def register(app: typer.Typer, up_app: typer.Typer) -> None:
 def up(
     ctx: typer.Context,
     only: Optional[list[str]] = ONLY, skip: Optional[list[str]] = SKIP,
-    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: bool = NO_AUTH,
+    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: Optional[bool] = NO_AUTH,
     notebook_instance_type: Optional[str] = NOTEBOOK_TYPE, no_repository: bool = NO_REPOSITORY,
     data: Optional[Path] = DATA, rows: Optional[int] = ROWS, seed: Optional[int] = SEED, k: Optional[int] = K,
     training_instance_type: Optional[str] = TRAINING_TYPE, new: bool = NEW,
@@ -160,7 +162,7 @@ def up(
 def plan(
     ctx: typer.Context,
     only: Optional[list[str]] = ONLY, skip: Optional[list[str]] = SKIP,
-    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: bool = NO_AUTH,
+    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: Optional[bool] = NO_AUTH,
     notebook_instance_type: Optional[str] = NOTEBOOK_TYPE, no_repository: bool = NO_REPOSITORY,
     data: Optional[Path] = DATA, rows: Optional[int] = ROWS, seed: Optional[int] = SEED, k: Optional[int] = K,
     training_instance_type: Optional[str] = TRAINING_TYPE, new: bool = NEW,
@@ -199,7 +201,7 @@ def _print_urls(stack) -> None:
 
 
 def up_api(
-    ctx: typer.Context, nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: bool = NO_AUTH,
+    ctx: typer.Context, nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: Optional[bool] = NO_AUTH,
 ) -> None:
     """The Mysfits REST API behind a VPC link to the backend's NLB."""
     from ..options import UpOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import reference
+from .. import reference, ui
 from ..aws import describe_or_none
 from ..engine import KNOWN_AFTER_APPLY, Change, Context, Record, Unknown, ensure, is_pending, preview
 from ..errors import MysfitsError
@@ -47,21 +47,24 @@ def plan(run: Run) -> tuple[Change, Record]:
     if any(run[key].get("id") == KNOWN_AFTER_APPLY for key in ("api.rest-api", "recommendations.rest-api")):
         recorded = run.ctx.state.get(PAGE_KEY)
         return Change("update" if recorded else "create", note="once both APIs are up"), Unknown(name="index.html")
-    site, page = _wanted(run.ctx, run.options.site_bucket, run.options.user_pool_client_id)
+    site, page, _ = _wanted(run.ctx, run.options.site_bucket, run.options.user_pool_client_id)
     return preview(run.ctx, WebPage(PAGE_KEY, site, page.encode("utf-8")))
 
 
-def _wanted(ctx: Context, bucket: str | None, user_pool_client_id: str | None) -> tuple[Site, str]:
-    """Where the page goes, and the page for both live APIs and the pool their authorizer trusts."""
+def _wanted(ctx: Context, bucket: str | None, user_pool_client_id: str | None) -> tuple[Site, str, SignIn | None]:
+    """Where the page goes, the page for both live APIs and the pool their authorizer trusts, and its sign-in."""
     api_ids = live_api_ids(ctx)
     site = find_site(ctx, bucket)
     sign_in = find_sign_in(ctx, api_ids["mysfits"], user_pool_client_id)
-    return site, render_page(ctx, api_ids, sign_in)
+    return site, render_page(ctx, api_ids, sign_in), sign_in
 
 
 def up_web(ctx: Context, bucket: str | None, user_pool_client_id: str | None = None) -> str:
     """Publish the page; returns the site's URL."""
-    site, page = _wanted(ctx, bucket, user_pool_client_id)
+    site, page, sign_in = _wanted(ctx, bucket, user_pool_client_id)
+    if sign_in is None:
+        ui.warn("The page has no sign-in: the Mysfits API has no Cognito authorizer (made with --no-auth), so anyone "
+                "may like and adopt; `mysfits up api --auth` then `mysfits up web` put sign-in back")
     recorded = ctx.state.get(PAGE_KEY)
     if recorded and not is_pending(recorded) and (recorded["bucket"], recorded["key"]) != (site.bucket, site.index_key):
         WebPage.delete(ctx, recorded)  # the site moved: put the old one back first
