@@ -139,9 +139,12 @@ def show_billing(ctx: Context, outcome: Outcome, graph: Graph, always: bool = Fa
     if not bill.usages or not (started or always):
         return
     for usage in bill.usages:
-        verb = "Started billing" if usage in started else "Billing"
+        if bill.local:  # it runs, and would bill on AWS; here nothing bills
+            verb = "Started (billed by the hour on AWS)" if usage in started else "Running (billed by the hour on AWS)"
+        else:
+            verb = "Started billing" if usage in started else "Billing"
         _notice(f"{verb}: {usage.label}, {usage.priced_instances()}")
-    until = "" if bill.local else " until `mysfits teardown`"
+    until = " on AWS" if bill.local else " until `mysfits teardown`"
     _notice(f"Together {bill.rate()}{until}. Prices: {bill.source()}." if bill.known
             else f"No price is known for {'it' if len(bill.usages) == 1 else 'them'}. Prices: {bill.source()}.")
 

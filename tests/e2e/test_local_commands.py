@@ -101,7 +101,7 @@ def test_demo_interrupted_carries_on_keeps_with_its_urls_last_then_runs_the_whol
     printed = [line for line in (result.stdout + result.stderr).splitlines() if "Starting the local cloud" not in line]
     assert not [line for line in printed if "http://" in line or "curl" in line]
     assert "`mysfits demo --keep` leaves it running" in result.stderr
-    assert "Billing: notebook instance mysfits-notebook" in result.stderr  # up since the demo kept it
+    assert "Running (billed by the hour on AWS): notebook instance mysfits-notebook" in result.stderr  # kept up
     assert "The local cloud bills nothing" in result.stderr
     assert "Bayes-optimal bound" in kept.stdout and "accuracy" in kept.stdout  # evaluated once, when it came up
     assert "Tore the demo stack down" in result.stderr
