@@ -355,3 +355,16 @@ def test_after_an_interruption_what_still_runs_is_said_where_it_runs(capsys):
     assert err.rstrip().splitlines()[-1].endswith("`mysfits --local up` carries on from here")
     show_next_step(Outcome({}, interrupted=True), "mysfits up", running)
     assert "Still running on AWS, and billing: training job" in capsys.readouterr().err
+
+
+def test_the_last_line_of_a_failure_caused_by_settings_names_the_options_not_the_same_command(capsys):
+    from mysfits_cli.graph import Node
+    from mysfits_cli.runner import NodeResult, Outcome
+    from mysfits_cli.summary import show_next_step
+
+    job = Node("train.job", "Training job", "train", lambda run: None)
+    failed = NodeResult(job, "failed", reason="… is Failed: ClientError: …", options=("--k", "--rows", "--data"))
+    show_next_step(Outcome({"train.job": failed}), "mysfits up --k 5000")
+    assert capsys.readouterr().err.strip() == (
+        "! The training job failed on its settings (see above): run `mysfits up --k 5000` again with another --k, "
+        "--rows or --data; the parts that did not fail are up")

@@ -12,7 +12,7 @@ from mysfits_cli.cli import app
 from mysfits_cli.engine import ensure
 from mysfits_cli.errors import MysfitsError, OptionError
 from mysfits_cli.ml import dataset, recordio
-from mysfits_cli.options import TrainOptions
+from mysfits_cli.options import TrainOptions, UpOptions
 from mysfits_cli.resources.s3 import Bucket, DataPrefix
 from mysfits_cli.resources.sagemaker import TrainingJob
 from mysfits_cli.steps import train as train_step
@@ -341,20 +341,30 @@ def test_no_wait_returns_at_once_and_status_shows_the_progress(ctx, jobs_stay_in
     assert TrainingJob.status(ctx, job) == "InProgress (Training)"
 
 
-def test_a_failed_job_reports_its_reason(ctx, monkeypatch):
+@pytest.mark.parametrize(("reason", "options"), [
+    ("AlgorithmError: feature_dim does not match", ()),
+    ("ClientError: sample_size is too large for the instance's memory", ("--k", "--rows", "--data")),
+])
+def test_a_failed_job_reports_its_reason_and_the_options_behind_its_input(ctx, monkeypatch, reason, options):
     from moto.sagemaker.models import FakeTrainingJob
+
+    from mysfits_cli.stack import up
 
     original = FakeTrainingJob.__init__
 
     def failing(self, *args, **kwargs):
         original(self, *args, **kwargs)
         self.training_job_status, self.secondary_status = "Failed", "Failed"
-        self.failure_reason = "AlgorithmError: feature_dim does not match"
+        self.failure_reason = reason
 
     monkeypatch.setattr(FakeTrainingJob, "__init__", failing)
-    with pytest.raises(MysfitsError, match="is Failed: AlgorithmError: feature_dim does not match"):
+    with pytest.raises(MysfitsError, match=f"is Failed: {reason}"):
         train(ctx, SMALL)
     assert ctx.state.get("train.job")["kind"] == "training-job"
+    failed = up(ctx, UpOptions(train=SMALL), ["train"]).results["train.job"]  # "Training again", and the same end
+    assert failed.outcome == "failed" and failed.options == options
+    if options:  # SageMaker's "ClientError" is the job's input: the settings it was given are said with it
+        assert failed.reason.endswith("(trained with k 10, sample size 500, classifier, on 2,000 generated rows (seed 42))")
 
 
 def test_log_tail_returns_each_line_of_the_job_s_streams_once(ctx):
