@@ -66,6 +66,8 @@ def test_up_from_nothing_again_plan_before_and_after_and_teardown_in_graph_order
         assert after.calls == []
         actions = re.findall(r"^\s*\d+\s+(\w+)\s", after.stdout, flags=re.M)
         assert len(actions) == 21 and set(actions) <= {"unchanged", "read"}, after.stdout
+        assert "while it trains" not in after.stdout  # the completed job bills nothing
+        assert "completed, trained with k 10, sample size 100,000" in " ".join(after.stdout.split())
 
         down = _through(proxy, server, tmp_path, "teardown", "--yes", "--purge-data")
         assert down.returncode == 0, down.stderr
