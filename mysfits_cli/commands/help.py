@@ -107,21 +107,21 @@ def _bad_value(exc: Any) -> str:
         return message
     name = param.opts[0] if isinstance(param, TyperOption) else (param.metavar or param.human_readable_name)
     kind = param.type
-    if isinstance(kind, (click_types.IntParamType, click_types.FloatParamType)):
-        number = "a whole number" if isinstance(kind, click_types.IntParamType) else "a number"
-        bounds = getattr(kind, "min", None), getattr(kind, "max", None)
-        if bounds[0] is not None and bounds[1] is not None:
-            number += f" from {bounds[0]} to {bounds[1]}"
-        elif bounds[0] is not None:
-            number += f" of at least {bounds[0]}"
-        elif bounds[1] is not None:
-            number += f" of at most {bounds[1]}"
-        word, number_range = _NOT_VALID.match(exc.message), _OUT_OF_RANGE.match(exc.message)
-        given = f", not '{word.group('value')}'" if word else f", not {number_range.group('value')}" if number_range else ""
-        if isinstance(param, TyperArgument) and param.nargs != 1:
-            return f"{name.strip('[]')} are {number.replace('a whole number', 'whole numbers').replace('a number', 'numbers')}{given}"
-        return f"{name} takes {number}{given}"
-    return f"{name}: {exc.message}"
+    if not isinstance(kind, (click_types.IntParamType, click_types.FloatParamType)):
+        return f"{name}: {exc.message}"
+    several = isinstance(param, TyperArgument) and param.nargs != 1
+    whole = isinstance(kind, click_types.IntParamType)
+    number = ("whole numbers" if whole else "numbers") if several else ("a whole number" if whole else "a number")
+    low, high = getattr(kind, "min", None), getattr(kind, "max", None)
+    if low is not None and high is not None:
+        number += f" from {low} to {high}"
+    elif low is not None:
+        number += f" of at least {low}"
+    elif high is not None:
+        number += f" of at most {high}"
+    word, out_of_range = _NOT_VALID.match(exc.message), _OUT_OF_RANGE.match(exc.message)
+    given = f", not '{word.group('value')}'" if word else f", not {out_of_range.group('value')}" if out_of_range else ""
+    return f"{name.strip('[]')} are {number}{given}" if several else f"{name} takes {number}{given}"
 
 
 class Command(TyperCommand):

@@ -71,7 +71,6 @@ class TrainingSpec:
         mine = self.as_record()
         return [f"{key} {_short(recorded.get(key))} → {_short(mine[key])}" for key in mine if recorded.get(key) != mine[key]]
 
-
     def describe(self) -> str:
         """The settings a user chooses, as `plan` shows them: 'k 10, sample size 100,000, on 20,000 generated rows'."""
         csv = ", as CSV" if self.content_type != RECORDIO else ""
@@ -255,16 +254,17 @@ def check_neighbours(ctx: Context, opts: TrainOptions, spec: TrainingSpec) -> No
         return
     recorded = (ctx.state.get(JOB_KEY) or {}).get("identity") or {}
     k = _setting("--k", "k", opts.k, spec.k, recorded.get("k"))
-    if k.endswith("job"):
+    if opts.k is None and recorded.get("k") is not None:
         k += ","  # "k 10, kept from the stack's last training job, is more than ..."
+    share = f"the {1 - sizes.TEST_FRACTION:.0%} of"
     if spec.sample_size < training:
         sample = _setting("--sample-size", "sample size", opts.sample_size, spec.sample_size, recorded.get("sample_size"))
         limit = f"the {sampled:,} points k-NN samples for its index ({sample})"
     elif "rows" in spec.data:
         source = f"--rows {rows}" if opts.rows is not None else f"{rows:,} generated rows"
-        limit = f"the {training:,} training rows (the 90% of {source} that training gets)"
+        limit = f"the {training:,} training rows ({share} {source} that training gets)"
     else:
-        limit = f"the {training:,} training rows (the 90% of the {rows:,} rows of {spec.data['file']} that training gets)"
+        limit = f"the {training:,} training rows ({share} the {rows:,} rows of {spec.data['file']} that training gets)"
     fixes = {"--k": f"--k {sampled} or less"}
     too_few_rows, too_small_sample = spec.k > training, spec.k > spec.sample_size
     if too_few_rows and not too_small_sample:
