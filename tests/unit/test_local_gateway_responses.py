@@ -77,3 +77,13 @@ def test_import_keeps_the_gateway_responses_and_overwrite_replaces_them(gateway)
 
     client.put_rest_api(restApiId=api_id, mode="overwrite", body=_document())
     assert client.get_gateway_responses(restApiId=api_id)["items"] == []
+
+
+def test_moto_alone_drops_the_gateway_responses_of_an_imported_document():
+    """Guards the reason for the fix: drop it once moto keeps them itself."""
+    with mock_aws():
+        client = boto3.client("apigateway", region_name="us-east-1")
+        api_id = client.create_rest_api(name="t")["id"]
+        client.put_rest_api(restApiId=api_id, mode="overwrite", body=_document(**{
+            "x-amazon-apigateway-gateway-responses": {"DEFAULT_4XX": {"responseParameters": {}}}}))
+        assert client.get_gateway_responses(restApiId=api_id)["items"] == []
