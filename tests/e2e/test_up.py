@@ -158,11 +158,14 @@ def test_ctrl_c_leaves_a_whole_state_says_what_still_runs_and_the_rerun_carries_
     cli.run("teardown", "--yes", "--purge-data")
 
 
-def test_up_plan_shows_the_plan_asks_first_and_applies_with_yes(cli):
+def test_up_plan_shows_the_plan_asks_first_and_applies_with_yes(cli, server):
     cli.stack = "planned"
     refused = cli.run("up", "--plan", "--only", "api", "--no-auth", check=False)
     assert refused.returncode == 1 and re.search(r"\d+\s+create\s+api\s+Mysfits API", refused.stdout)
     assert "pass --yes to apply when not running interactively" in refused.stderr
+    shown, code = run_in_terminal(["--stack", cli.stack, "--state-file", str(cli.state_file), "up", "--plan", "--only",
+                                   "api", "--no-auth"], server.env(COLUMNS="200"), [b"n\n"], prompt_end=b"]:")
+    assert code == 1 and shown.rstrip().endswith("Plan not applied: nothing was changed."), shown
     assert cli.status()["resources"] == []  # nothing was created
     applied = cli.run("up", "--plan", "--yes", "--only", "api", "--no-auth")
     assert re.search(r"✓ api\s+created", applied.stderr)
