@@ -6,6 +6,7 @@ import functools
 import gzip
 import json
 import os
+import re
 import socket
 import threading
 from functools import cached_property
@@ -31,16 +32,44 @@ T = TypeVar("T")
 # budget: botocore's standard mode backs off on throttling and transient errors.
 # `total_max_attempts` counts attempts; `max_attempts` would count retries.
 TOTAL_ATTEMPTS = 8
+# A custom endpoint's first answer (the caller's identity) is waited for this long per attempt, over
+# FIRST_ANSWER_ATTEMPTS attempts, saying so after FIRST_ANSWER_NOTICE seconds: a server that takes the
+# connection and never answers would otherwise hold a command for botocore's whole budget (a 70 s read
+# timeout over eight attempts: about nine minutes) without a word.
+FIRST_ANSWER_TIMEOUT = 10.0
+FIRST_ANSWER_ATTEMPTS = 3
+FIRST_ANSWER_NOTICE = 3.0
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
-def _client_config(loopback: bool, attempts: int = TOTAL_ATTEMPTS) -> Config:
+def _client_config(loopback: bool, attempts: int = TOTAL_ATTEMPTS, read_timeout: float = 70) -> Config:
     """A server on this machine answers a connection at once or not at all: a short connect timeout."""
     return Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         user_agent_extra=f"mysfits/{__version__}",
         connect_timeout=2 if loopback else 10,
-        read_timeout=70,
+        read_timeout=read_timeout,
     )
+
+
+def _refuse_web_pages(endpoint: str) -> Callable[..., None]:
+    """A before-parse handler: an answer that is a web page (a proxy, a web server at --endpoint-url) is one line
+    saying so, not a parser's dump. Streamed bodies (an S3 object, an endpoint's answer) may be anything; a 5xx page
+    is left to botocore's retries."""
+
+    def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        if operation_model.has_streaming_output or response_dict.get("status_code", 0) >= 500:
+            return
+        body = response_dict.get("body")
+        # told by the body, not the Content-Type header: some AWS stand-ins label their XML and JSON text/html
+        if not isinstance(body, bytes) or not body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+            return
+        title = _TITLE.search(body)
+        page = f" (\"{' '.join(title.group(1).decode('utf-8', 'replace').split())[:60]}\")" if title else ""
+        raise MysfitsError(f"{endpoint} answered {operation_model.name} with a web page{page}: it is not an AWS "
+                           "endpoint; check --endpoint-url")
+
+    return check
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -154,6 +183,7 @@ class Aws:
             )
         if settings.endpoint_url:
             check_reachable(settings.endpoint_url)
+        self.session.events.register("before-parse", _refuse_web_pages(settings.endpoint_url or "The AWS endpoint"))
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()  # a boto3 session may not make clients from several threads at once
 
@@ -180,12 +210,36 @@ class Aws:
 
     @cached_property
     def identity(self) -> dict[str, Any]:
-        """Who the calls are made as (STS GetCallerIdentity: Account, Arn, UserId)."""
-        return self.client("sts").get_caller_identity()
+        """Who the calls are made as (STS GetCallerIdentity: Account, Arn, UserId): the first call a command
+        makes, so a custom endpoint's first answer."""
+        if not self.settings.endpoint_url:
+            return self.client("sts").get_caller_identity()
+        return self._first_answer(self.settings.endpoint_url)
 
     @cached_property
     def account_id(self) -> str:
         return self.identity["Account"]
+
+    def _first_answer(self, url: str) -> dict[str, Any]:
+        """GetCallerIdentity from a custom endpoint, within a bounded wait that is said once it lasts."""
+        from . import ui
+
+        with self._lock:
+            client = self.session.client("sts", endpoint_url=url, config=_client_config(
+                _is_loopback(url), FIRST_ANSWER_ATTEMPTS, FIRST_ANSWER_TIMEOUT))
+        bound = FIRST_ANSWER_TIMEOUT * FIRST_ANSWER_ATTEMPTS
+        notice = threading.Timer(FIRST_ANSWER_NOTICE, ui.step, [
+            f"Waiting for {url} to answer: it took the connection, but has not said anything yet "
+            f"(giving up after {bound:.0f} s)"])
+        notice.daemon = True
+        notice.start()
+        try:
+            return client.get_caller_identity()
+        except botocore.exceptions.ReadTimeoutError as exc:
+            raise MysfitsError(f"{url} took the connection but did not answer in {bound:.0f} s: check --endpoint-url "
+                               "(is it an AWS endpoint, and is it running well?)") from exc
+        finally:
+            notice.cancel()
 
     @cached_property
     def partition(self) -> str:

@@ -12,6 +12,7 @@ import typer
 
 from . import __version__
 from .commands.help import typer_app
+from .commands.up import UpCommands
 from .config import DEFAULT_STACK, Settings, check_endpoint_url, check_environment, env_first
 from .errors import MysfitsError
 from .local.settings import DEFAULT_TIME_SCALE
@@ -23,7 +24,7 @@ app = typer_app(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-up_app = typer_app(help="Bring up the whole stack, or one part of it (safe to run again).")
+up_app = typer_app(cls=UpCommands, help="Bring up the whole stack, or one part of it (safe to run again).")
 local_app = typer_app(help="The embedded local cloud (moto's server on 127.0.0.1).", no_args_is_help=True)
 render_app = typer_app(help="Render a document without creating anything.", no_args_is_help=True)
 data_app = typer_app(help="The questionnaire data set.", no_args_is_help=True)
@@ -219,7 +220,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exception(exc)
-        _fail(str(exc), 1)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         from . import ui
 

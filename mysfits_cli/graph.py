@@ -63,8 +63,8 @@ class Node:
     from_state: Callable[["Context", dict], Any] | None = None
     # what can be checked before anything is created (the data file, the instance type): raises MysfitsError
     check: Callable[["Context", Any], None] | None = None
-    # what it runs on while it bills by the hour, for `plan`: (use, instance type, count)
-    bills: Callable[[Run], tuple[str, str, int]] | None = None
+    # what it runs on while it bills by the hour, for `plan`: (use, instance type, count), or None when it will not bill
+    bills: Callable[[Run], tuple[str, str, int] | None] | None = None
     # the plan actions on which it starts anew what it `bills` for: what it takes of the account's quotas
     starts: tuple[str, ...] = ()
     # the IAM actions it calls, on which resources, to do what `plan` says it would (the `Change`)

@@ -47,7 +47,7 @@ class UpOptions:
     # the Mysfits API
     nlb: str | None = None
     user_pool_id: str | None = None
-    no_auth: bool = False
+    no_auth: bool | None = None  # like/adopt without the Cognito authorizer; None: as the stack's API was made
     # the notebook
     notebook_instance_type: str | None = None
     repository: bool = True

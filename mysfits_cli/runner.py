@@ -35,6 +35,7 @@ class NodeResult:
     actions: list[tuple[str, str]] = field(default_factory=list)
     reason: str | None = None
     seconds: float = 0.0
+    options: tuple[str, ...] = ()  # the options whose values caused the failure (OptionError)
 
 
 @dataclass
@@ -143,7 +144,8 @@ def _run_node(ctx: Context, graph: Graph, node: Node, run: Run, selected: set[st
         except ui.Interrupted:
             result = NodeResult(node, "interrupted", actions=list(actions), reason="interrupted")
         except MysfitsError as exc:
-            result = NodeResult(node, "failed", actions=list(actions), reason=str(exc))
+            result = NodeResult(node, "failed", actions=list(actions), reason=str(exc),
+                                options=getattr(exc, "options", ()))
         except Exception as exc:  # noqa: BLE001 - one failing part must not take the others down
             from .forecast import explain  # a quota or permission AWS refused: with what to do about it
 
@@ -168,7 +170,7 @@ def _sweep_retired(ctx: Context, graph: Graph, finished: Node, selected: set[str
                             f"{engine.one_line(exc)}")
 
 
-# What stops each kind of resource that keeps running (and billing) on AWS by itself.
+# What stops each kind of resource that keeps running (and billing, on AWS) by itself.
 STOPPED_BY = {
     "training-job": "`{up}` follows it again, `{teardown}` stops it",
     "notebook-instance": "`{teardown}` stops and deletes it",
@@ -177,14 +179,16 @@ STOPPED_BY = {
 
 
 def still_running(ctx: Context) -> list[str]:
-    """What keeps running on AWS after an interruption, and billing: one line each, with what stops it."""
+    """What keeps running after an interruption: one line each, with what stops it (and, on AWS, its price)."""
     from . import billing
 
     try:
         bill = billing.bill_for(ctx, [record for _, record in ctx.state.items()])
     except Exception:  # noqa: BLE001 - best effort while the user waits to get their prompt back
         return []
-    return [f"{usage.label} ({usage.priced_instances()}): {STOPPED_BY[usage.kind]}" for usage in bill.usages]
+    priced = not ctx.settings.emulated  # a stand-in for AWS bills nothing
+    return [f"{usage.label} ({usage.priced_instances() if priced else usage.instances}): {STOPPED_BY[usage.kind]}"
+            for usage in bill.usages]
 
 
 # ---- plan ----------------------------------------------------------------------------------------
@@ -247,8 +251,9 @@ def _plan_node(ctx: Context, node: Node, run: Run) -> tuple[PlannedNode, Any]:
             output, change = node.apply(run), Change("read")
         else:
             change, output = node.plan(run)
-        if node.bills:
-            usage = _priced_usage(ctx, node, node.bills(run))
+        runs_on = node.bills(run) if node.bills else None
+        if runs_on:
+            usage = _priced_usage(ctx, node, runs_on)
         if node.permissions:
             permissions = node.permissions(run, change)
     except Exception as exc:  # noqa: BLE001 - the plan shows what it could not find out, and goes on
@@ -352,6 +357,7 @@ def _delete_node(ctx: Context, node: Node, items: list[Target], events: queue.Qu
     node_failures: list[tuple[str, str]] = []
     with ui.activity(f"{node.title}: deleting"):
         for target in items:
+            ui.board.relabel(f"Deleting {target.label}")  # what a status read while deleting is about
             try:
                 ui.done(engine.delete_record(ctx, target.key, target.record))
             except Exception as exc:  # noqa: BLE001 - reported, kept in the state, and the rest goes on

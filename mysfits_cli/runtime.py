@@ -83,6 +83,9 @@ def open_stack(settings: Settings, read_only: bool = False) -> Iterator[Context]
 @contextlib.contextmanager
 def _state_lock(path: Path, read_only: bool) -> Iterator[None]:
     """The state file's lock; a folder that cannot hold it is one line naming the file."""
+    if path.is_dir():
+        raise MysfitsError(f"The state file {path} is a folder: pass --state-file with the path of a file, "
+                           f"such as {path / 'state.json'}")
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(locked(path, shared=read_only))

@@ -205,30 +205,26 @@ def locked(path: Path, timeout: float | None = None, *, shared: bool = False) ->
     """Hold a lock beside the state file; give up with a clear message after a short wait.
 
     A shared lock (read-only commands) never creates the lock file or its folder: where
-    nothing was ever recorded there is nothing to guard.
+    nothing was ever recorded there is nothing to guard. An exclusive lock that recorded
+    nothing (a command that failed before it touched the state) leaves no lock file or folder
+    of its own behind.
     """
     path = Path(path)
     lock_path = path.with_name(path.name + ".lock")
     if shared and not lock_path.exists():
         yield
         return
+    made_folder = not shared and not path.parent.exists()
     if not shared:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + (_lock_timeout() if timeout is None else timeout)
-    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-    with open(lock_path, "r" if shared else "a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise MysfitsError(
-                        f"Another mysfits command ({holder}) is using {path}; wait for it to finish and run this again"
-                    ) from None
-                time.sleep(0.1)
+    state_before = _fingerprint(path)
+    try:
+        handle, made_lock = _acquire(path, lock_path, shared, deadline)
+    except FileNotFoundError:  # a shared lock whose file went away: nobody holds it
+        yield
+        return
+    with handle:
         if not shared:
             handle.seek(0)
             handle.truncate()
@@ -240,4 +236,50 @@ def locked(path: Path, timeout: float | None = None, *, shared: bool = False) ->
             if not shared:
                 handle.seek(0)
                 handle.truncate()
+                if made_lock and _fingerprint(path) == state_before:  # nothing recorded: nothing to guard
+                    with contextlib.suppress(OSError):
+                        lock_path.unlink()
+                    if made_folder:
+                        with contextlib.suppress(OSError):
+                            path.parent.rmdir()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _acquire(path: Path, lock_path: Path, shared: bool, deadline: float) -> tuple[Any, bool]:
+    """The open lock file, locked, and whether this made it; opened again if the file was removed while this
+    one waited for it."""
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    while True:
+        made = not lock_path.exists()
+        handle = open(lock_path, "r" if shared else "a+")
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    handle.close()
+                    raise MysfitsError(
+                        f"Another mysfits command ({holder}) is using {path}; wait for it to finish and run this again"
+                    ) from None
+                time.sleep(0.1)
+        if shared or _same_file(handle, lock_path):
+            return handle, made
+        handle.close()  # its holder removed it on the way out: lock the one there now
+
+
+def _same_file(handle: Any, path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _fingerprint(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

@@ -43,8 +43,8 @@ def part_lines(outcome: Outcome, graph: Graph) -> list[tuple[str, str, str]]:
     return lines
 
 
-def show_outcome(outcome: Outcome, graph: Graph, resume: str, running: list[str] = ()) -> None:
-    """One line per part; `running` says what keeps running (and billing) after an interruption."""
+def show_outcome(outcome: Outcome, graph: Graph) -> None:
+    """One line per part: created, updated, up to date, failed and why, or waiting on what failed."""
     width = ui.err.width
     for part, result, text in part_lines(outcome, graph):
         text = ui.with_global_options(text)
@@ -55,12 +55,29 @@ def show_outcome(outcome: Outcome, graph: Graph, resume: str, running: list[str]
         ui.err.print(Text.assemble((symbol, style), " ", (f"{part:<{PART_WIDTH}}", "bold"), " ", first))
         for line in body[1:]:
             ui.err.print(line, highlight=False, markup=False)
+
+
+def show_next_step(outcome: Outcome, resume: str, running: list[str] = (), place: str = "AWS") -> None:
+    """What is left to do, as the last lines of a walk that did not finish: after an interruption, what keeps
+    running (`running`) on `place` and how to carry on; after a failure, what failed and the command that carries on."""
     if outcome.interrupted:
+        where = "Still running on AWS, and billing" if place == "AWS" else f"Still running on {place} (nothing bills there)"
         for line in running:
-            ui.warn(f"Still running on AWS, and billing: {line}".format(up=resume, teardown="mysfits teardown"))
+            ui.warn(f"{where}: {line}".format(up=resume, teardown="mysfits teardown"))
         ui.warn(f"Interrupted. Everything created so far is recorded; `{resume}` carries on from here")
-    elif not outcome.ok:
-        ui.warn(f"Parts that did not fail are up. Fix what failed, then `{resume}` carries on from here")
+        return
+    failures = outcome.failures
+    if not failures:
+        return
+    failed = " and ".join(f"the {result.node.noun}" for result in failures)
+    options = list(dict.fromkeys(option for result in failures for option in result.options))
+    if options:
+        flags = ", ".join(options[:-1]) + (" or " if len(options) > 1 else "") + options[-1]
+        ui.warn(f"{failed[0].upper()}{failed[1:]} failed on its settings (see above): run `{resume}` again with "
+                f"another {flags}; the parts that did not fail are up")
+    else:
+        ui.warn(f"{failed[0].upper()}{failed[1:]} failed (see above): fix it, then `{resume}` carries on from here; "
+                "the parts that did not fail are up")
 
 
 ACTION_STYLES = {"create": "green", "replace": "red", "update": "yellow", "run": "cyan", "fail": "red", "blocked": "red"}
@@ -122,9 +139,12 @@ def show_billing(ctx: Context, outcome: Outcome, graph: Graph, always: bool = Fa
     if not bill.usages or not (started or always):
         return
     for usage in bill.usages:
-        verb = "Started billing" if usage in started else "Billing"
+        if bill.local:  # it runs, and would bill on AWS; here nothing bills
+            verb = "Started (billed by the hour on AWS)" if usage in started else "Running (billed by the hour on AWS)"
+        else:
+            verb = "Started billing" if usage in started else "Billing"
         _notice(f"{verb}: {usage.label}, {usage.priced_instances()}")
-    until = "" if bill.local else " until `mysfits teardown`"
+    until = " on AWS" if bill.local else " until `mysfits teardown`"
     _notice(f"Together {bill.rate()}{until}. Prices: {bill.source()}." if bill.known
             else f"No price is known for {'it' if len(bill.usages) == 1 else 'them'}. Prices: {bill.source()}.")
 

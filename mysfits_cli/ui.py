@@ -75,6 +75,8 @@ err = _Console(stderr=True, soft_wrap=True)
 class Interrupted(MysfitsError):
     """The user asked to stop (Ctrl-C): waits end at once, nothing new is started."""
 
+    exit_code = 130
+
 
 def step(message: str) -> None:
     err.print(f"[bold cyan]>[/] {message}", highlight=False)
@@ -103,19 +105,35 @@ def plain(line: str) -> None:
 
 
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    grid = Table(title=title, title_justify="left")
-    for column in columns:
-        grid.add_column(column, overflow="fold")
+    """A table; with no column names, no header row. Whole numbers read with thousands separators, to the right."""
+    columns, rows = list(columns), [list(row) for row in rows]
+    grid = Table(title=title, title_justify="left", show_header=any(columns))
+    for index, column in enumerate(columns):
+        numbers = bool(rows) and all(isinstance(row[index], int) for row in rows)
+        grid.add_column(column, overflow="fold", justify="right" if numbers else "left")
     for row in rows:
-        grid.add_row(*(("" if cell is None else str(cell)) for cell in row))
+        grid.add_row(*(_cell(cell) for cell in row))
     # While the board is live on the terminal, everything goes through its console, above the board.
     live = board.live
     (live.console if live is not None else out).print(grid)
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}m{secs:02d}s"
+
+
+def duration(seconds: float) -> str:
+    """A short wait as said in a sentence: "6 ms", "2.5 s", "30 s" (never "0 s")."""
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))} ms"
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 # ---- the board ---------------------------------------------------------------------------------
@@ -245,20 +263,23 @@ def wait_for(
     """Poll until the status is in `ready`, on a line of the board: resource, status, elapsed time.
 
     `read_status` returns (status, detail); a status in `failed` raises with the detail; a status
-    in `final` ends the wait quietly (the caller tells what it means).
+    in `final` ends the wait quietly (the caller tells what it means). What is ready at the first
+    look was not waited for: nothing is said of it.
     """
     started = time.monotonic()
     own_line = board.activity(label) if board.current is None else contextlib.nullcontext()
+    first = True
     with own_line:
         while True:
             board.check_cancelled()
             status, detail = read_status()
             elapsed = time.monotonic() - started
-            board.update(status, detail, announce=True)
+            board.update(status, detail, announce=not (first and status in ready | final))
             if on_poll:
                 on_poll()
             if status in ready:
-                done(f"{label}: {status} after {clock(elapsed)}")
+                if not first:
+                    done(f"{label}: {status} after {clock(elapsed)}")
                 return status
             if status in final:
                 return status
@@ -266,12 +287,13 @@ def wait_for(
                 raise MysfitsError(f"{label} is {status}: {detail or 'no reason given'}")
             if elapsed > timeout:
                 raise MysfitsError(f"{label} still {status} after {clock(elapsed)}; run the command again to keep waiting")
+            first = False
             board.sleep(interval)
 
 
 def countdown(label: str, seconds: float, reason: str) -> None:
     """Wait out a quota window on the board, showing the time left (and saying so once, in any case)."""
-    step(f"{label}: waiting {seconds:.0f} s for the {reason}")
+    step(f"{label}: waiting {duration(seconds)} for the {reason}")
     deadline = time.monotonic() + seconds
     own_line = board.activity(label) if board.current is None else contextlib.nullcontext()
     with own_line:

@@ -34,6 +34,7 @@ def demo(
     from ..local import manager
     from ..runtime import open_stack
     from ..steps.demo import DEMO_STACK, DemoOptions, run_demo
+    from .up import resume_command
 
     settings = ctx.obj
     if settings.endpoint_url:
@@ -42,8 +43,7 @@ def demo(
         ui.add_global_option(option)
     already_running = manager.status() is not None
     with open_stack(replace(settings, local=True, stack=DEMO_STACK)) as stack:
-        timings = run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep))
-    ui.table("Time per part", ["part", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings])
+        run_demo(stack, DemoOptions(rows=rows, seed=seed, keep=keep, resume=resume_command()))
     if not keep and not already_running:
         manager.stop()
         ui.done("Stopped the local cloud the demo started")
@@ -58,11 +58,12 @@ def recommend(
     """Recommend a mysfit for five questionnaire answers (asked one by one when not given).
 
     For example `mysfits recommend 1 2 3 4 5`, through the recommendations API, or --direct from the endpoint.
+    Without arguments the answers are asked on a terminal, or read from standard input (`echo 1 2 3 4 5 | ...`).
     """
     from ..recommend import check_answers, via_api, via_endpoint
     from ..runtime import open_stack
 
-    answers = check_answers(list(answers) if answers else _ask_questionnaire())
+    answers = check_answers(list(answers) if answers else _ask_questionnaire() if sys.stdin.isatty() else _read_answers())
     with open_stack(ctx.obj, read_only=True) as stack:
         if direct:
             from ..steps.recommendations import deployed_endpoint
@@ -76,13 +77,24 @@ def recommend(
     typer.echo(f"{mysfit['name']} the {mysfit['species']} ({mysfit['mysfitId']})")
 
 
+def _read_answers() -> list[int]:
+    """The answers piped in: whole numbers separated by spaces, commas or lines."""
+    words = sys.stdin.read().replace(",", " ").split()
+    if not words:
+        raise MysfitsError("No answers: give the five answers as arguments (`mysfits recommend 1 2 3 4 5`) or on "
+                           "standard input; the questions are asked only on a terminal")
+    bad = next((word for word in words if not word.isdigit()), None)
+    if bad is not None:
+        raise MysfitsError(f"Standard input holds {bad[:20]!r}, not an answer: give five whole numbers from 1 to 8, "
+                           "as in `echo 1 2 3 4 5 | mysfits recommend`")
+    return [int(word) for word in words]
+
+
 def _ask_questionnaire() -> list[int]:
     from rich.prompt import IntPrompt
 
     from .. import reference, ui
 
-    if not sys.stdin.isatty():
-        raise MysfitsError("Give the five answers as arguments, e.g. `mysfits recommend 1 2 3 4 5`")
     answers = []
     for question in reference.questions():
         ui.out.print(f"\n[bold]{question['text']}[/]")

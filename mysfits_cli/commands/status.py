@@ -88,8 +88,9 @@ def teardown(
             _say(f"Teardown deletes {len(records)} resource{'s' if len(records) > 1 else ''} of stack "
                  f"'{stack.stack}' {where}.")
             _say(_stops(bill))
-            if not yes:
-                typer.confirm("Delete them?", abort=True)
+            if not yes and not typer.confirm("Delete them?", default=False):
+                ui.out.print("Teardown cancelled: nothing was deleted.", highlight=False)
+                raise typer.Exit(1)
         failures = run(stack, purge_data, found)
     if failures:
         raise MysfitsError(

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from ..errors import MysfitsError
+from .help import Commands
 
 PARTS_HELP = "api, notebook, train, endpoint, recommendations, web"
 
@@ -21,7 +22,9 @@ ONLY = typer.Option(None, "--only", metavar="PART", help=f"Only these parts (rep
 SKIP = typer.Option(None, "--skip", metavar="PART", help="Leave these parts out (repeat, or comma-separated)")
 NLB = typer.Option(None, "--nlb", help="The backend's network load balancer (ARN or name); found by name or tag when omitted")
 USER_POOL = typer.Option(None, "--user-pool-id", help="Cognito user pool for like/adopt; default: the pool named MysfitsUserPool")
-NO_AUTH = typer.Option(False, "--no-auth", help="Publish like/adopt without the Cognito authorizer")
+NO_AUTH = typer.Option(None, "--no-auth/--auth", show_default=False,
+                       help="Publish like/adopt without the Cognito authorizer, or with it again [default: as the "
+                            "stack's API was made; with the authorizer]")
 NOTEBOOK_TYPE = typer.Option(None, "--notebook-instance-type", help="Notebook instance type [default: ml.t2.medium, or the region's nearest]")
 NO_REPOSITORY = typer.Option(False, "--no-repository", help="No CodeCommit repository for the service's code")
 DATA = typer.Option(None, "--data", help="Questionnaire CSV (a1,...,a5,label; .gz allowed) [default: generated]")
@@ -36,6 +39,20 @@ NO_EVALUATE = typer.Option(False, "--no-evaluate", help="Do not send the test sp
 BUCKET = typer.Option(None, "--bucket", help="S3 bucket for the data [default: sagemaker-<region>-<account>]")
 SITE_BUCKET = typer.Option(None, "--site-bucket", help="The site's bucket; found by the stack's name or tag when omitted")
 CLIENT_ID = typer.Option(None, "--user-pool-client-id", help="The pool's app client for sign-in [default: MysfitsUserPoolClient]")
+
+
+def _part_named_as_command(name: str) -> str | None:
+    """`mysfits up train`: up takes parts with --only; the part's own command is the other way."""
+    from ..stack import PART_COMMANDS
+
+    if name not in PART_COMMANDS:
+        return None
+    return (f"`mysfits up` has no command {name}: `mysfits up --only {name}` brings up that part (and what it needs), "
+            f"as does `mysfits {PART_COMMANDS[name]}`")
+
+
+class UpCommands(Commands):
+    unknown_command_hint = staticmethod(_part_named_as_command)
 
 
 def parts(values: Optional[list[str]]) -> list[str]:
@@ -69,21 +86,28 @@ def run_parts(settings, options, only=None, skip=(), *, plan_first: bool = False
     `only` may be a function of the open stack (which parts, given what is recorded).
     `after(stack)` runs once everything is up, with the stack still open (to print its URLs).
     """
+    from .. import ui
     from ..runner import still_running
     from ..runtime import open_stack
     from ..stack import GRAPH, up
-    from ..summary import show_billing, show_outcome
+    from ..steps.status import target
+    from ..summary import show_billing, show_next_step, show_outcome
 
     with open_stack(settings) as stack:
         if callable(only):
             only = only(stack)
         if plan_first and not _approved(stack, options, only, skip, yes):
+            ui.out.print("Plan not applied: nothing was changed.", highlight=False)
             raise typer.Exit(1)
         outcome = up(stack, options, only, skip)
-        show_outcome(outcome, GRAPH, resume_command(), still_running(stack) if outcome.interrupted else [])
+        show_outcome(outcome, GRAPH)
+        if not outcome.interrupted:
+            show_billing(stack, outcome, GRAPH, always=billing)
+        # the last lines: what is left to do, if anything
+        show_next_step(outcome, resume_command(), still_running(stack) if outcome.interrupted else [],
+                       place=target(stack))
         if outcome.interrupted:
-            raise typer.Exit(130)  # what still runs, and how to carry on, is said above
-        show_billing(stack, outcome, GRAPH, always=billing)
+            raise typer.Exit(130)
         if not outcome.ok:
             raise typer.Exit(1)
         return after(stack) if after else None
@@ -118,7 +142,7 @@ def register(app: typer.Typer, up_app: typer.Typer) -> None:
 def up(
     ctx: typer.Context,
     only: Optional[list[str]] = ONLY, skip: Optional[list[str]] = SKIP,
-    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: bool = NO_AUTH,
+    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: Optional[bool] = NO_AUTH,
     notebook_instance_type: Optional[str] = NOTEBOOK_TYPE, no_repository: bool = NO_REPOSITORY,
     data: Optional[Path] = DATA, rows: Optional[int] = ROWS, seed: Optional[int] = SEED, k: Optional[int] = K,
     training_instance_type: Optional[str] = TRAINING_TYPE, new: bool = NEW,
@@ -140,7 +164,7 @@ def up(
 def plan(
     ctx: typer.Context,
     only: Optional[list[str]] = ONLY, skip: Optional[list[str]] = SKIP,
-    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: bool = NO_AUTH,
+    nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: Optional[bool] = NO_AUTH,
     notebook_instance_type: Optional[str] = NOTEBOOK_TYPE, no_repository: bool = NO_REPOSITORY,
     data: Optional[Path] = DATA, rows: Optional[int] = ROWS, seed: Optional[int] = SEED, k: Optional[int] = K,
     training_instance_type: Optional[str] = TRAINING_TYPE, new: bool = NEW,
@@ -189,7 +213,7 @@ def _print_urls(stack) -> None:
 
 
 def up_api(
-    ctx: typer.Context, nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: bool = NO_AUTH,
+    ctx: typer.Context, nlb: Optional[str] = NLB, user_pool_id: Optional[str] = USER_POOL, no_auth: Optional[bool] = NO_AUTH,
 ) -> None:
     """The Mysfits REST API behind a VPC link to the backend's NLB."""
     from ..options import UpOptions

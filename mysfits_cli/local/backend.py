@@ -1,6 +1,7 @@
 """The Mysfits service the workshop runs on Fargate behind its NLB, over moto's MysfitsTable.
 
 Same routes and JSON shape as the workshop's Flask service:
+  GET  /                                                -> {"message": "Nothing here, used for health check. ..."}
   GET  /mysfits[?filter=GoodEvil|LawChaos&value=<v>]  -> {"mysfits": [...]}
   GET  /mysfits/<id>                                    -> {...one mysfit...}
   POST /mysfits/<id>/like                               -> {"Update": "Success"}
@@ -39,6 +40,8 @@ _FIELDS = {
     "adopted": "Adopted",
 }
 _write_lock = threading.Lock()
+# What the workshop's service answers at its root, for the load balancer's health checks.
+HEALTH_CHECK = {"message": "Nothing here, used for health check. Try /mysfits instead."}
 
 
 def handle(account_id: str, region: str, method: str, path: str, query: dict[str, list[str]]) -> Response:
@@ -48,6 +51,8 @@ def handle(account_id: str, region: str, method: str, path: str, query: dict[str
     if method == "OPTIONS":
         return 200, {**_HEADERS, "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
                      "Access-Control-Allow-Headers": "Content-Type,Authorization"}, b""
+    if not parts and method == "GET":
+        return _json(200, HEALTH_CHECK)
     if not parts or parts[0] != "mysfits" or len(parts) > 3:
         return _json(404, {"message": f"no route for {method} {path}"})
     db = dynamodb_backends[account_id][region]

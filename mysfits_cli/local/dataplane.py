@@ -16,6 +16,8 @@ The method is found the way API Gateway finds it (literal path parts before
 Integration types are compared case-insensitively: moto keeps them as imported.
 A method with a Cognito user-pool authorizer (kept on import, see cognito_authorizer.py)
 needs a valid ID token in its identity source header, else 401 {"message": "Unauthorized"}.
+What API Gateway answers by itself (401, 403, 413, 500, 502, 504) is shaped by the API's gateway
+responses (kept on import, see gateway_responses.py): the CORS headers a page needs to read it.
 Anything that goes wrong is a JSON error, never a crash.
 """
 
@@ -39,7 +41,7 @@ from moto.elbv2.models import elbv2_backends
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from . import backend, cognito_authorizer, lambdas, webhost
+from . import backend, cognito_authorizer, gateway_responses, lambdas, webhost
 from .seed import ACCOUNT_ID
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -104,41 +106,52 @@ class DataPlane:
     def _serve(self, request: Request, api_id: str, stage_name: str, path: str) -> Response:
         request.max_content_length = MAX_PAYLOAD_BYTES
         try:
-            body = request.get_data(cache=True)
+            body, body_too_large = request.get_data(cache=True), False
         except RequestEntityTooLarge:
-            return _error(413, "Request Too Long", "RequestTooLongException")
+            body, body_too_large = b"", True
         found = _find_api(api_id)
         if found is None:
             return _error(404, "Not Found", "NotFoundException")
         api, account_id, region = found
+
+        def refuse(response_type: str | None, status: int, message: str, error_type: str) -> Response:
+            return gateway_responses.respond(api, request.headers, response_type, status, message, error_type)
+
         stage = api.stages.get(stage_name)
         if stage is None:
-            return _error(403, "Forbidden", "ForbiddenException")
+            return refuse(None, 403, "Forbidden", "ForbiddenException")
         route = _route(api, account_id, region, stage, path, request.method)
         if route is None:
-            return _error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return refuse("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token",
+                          "MissingAuthenticationTokenException")
+        if body_too_large:
+            return refuse("REQUEST_TOO_LARGE", 413, "Request Too Long", "RequestTooLongException")
         if not cognito_authorizer.allows(route.api, route.method, request.headers):
-            return _error(401, "Unauthorized", "UnauthorizedException")
+            return refuse("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
         integration = route.method.method_integration
         if integration is None:
-            return _error(500, "Internal server error", "InternalServerErrorException")
+            return refuse("API_CONFIGURATION_ERROR", 500, "Internal server error", "InternalServerErrorException")
         kind = str(integration.integration_type or "").upper()
         if kind == "AWS_PROXY":
-            return self._lambda_proxy(request, route, integration, path, body)
+            return self._lambda_proxy(request, route, integration, path, body, refuse)
         if kind == "MOCK":
-            return _mock(integration, request)
+            return _mock(integration, request) or refuse(
+                "API_CONFIGURATION_ERROR", 500, "Internal server error", "InternalServerErrorException")
         if kind == "HTTP_PROXY":
-            return _http_proxy(request, route, integration)
-        return _error(500, f"The local cloud does not run {kind or 'untyped'} integrations", "InternalServerErrorException")
+            return _http_proxy(request, route, integration) or refuse(
+                "INTEGRATION_FAILURE", 502, "Internal server error", "BadGatewayException")
+        return refuse(None, 500, f"The local cloud does not run {kind or 'untyped'} integrations",
+                      "InternalServerErrorException")
 
-    def _lambda_proxy(self, request: Request, route: Route, integration: Any, path: str, body: bytes) -> Response:
+    def _lambda_proxy(self, request: Request, route: Route, integration: Any, path: str, body: bytes,
+                      refuse: Callable[[str | None, int, str, str], Response]) -> Response:
         match = _LAMBDA_URI.match(integration.uri or "")
         if match is None:
-            return _error(500, "Internal server error", "InternalServerErrorException")
+            return refuse("API_CONFIGURATION_ERROR", 500, "Internal server error", "InternalServerErrorException")
         try:
             function = lambdas.find_function(match.group("fn"), route.account_id, route.region)
         except lambdas.FunctionNotFound:
-            return _error(500, "Internal server error", "InternalServerErrorException")
+            return refuse("API_CONFIGURATION_ERROR", 500, "Internal server error", "InternalServerErrorException")
         endpoint_url = self.endpoint_url or request.host_url.rstrip("/")
         event = proxy_event(request, route, path, body)
         try:
@@ -147,10 +160,11 @@ class DataPlane:
         except lambdas.Throttled:  # API Gateway answers a throttled Lambda proxy integration with a 500
             return _error(500, "Internal server error", "InternalServerErrorException")
         if not invocation.completed:
-            return _error(504, "Endpoint request timed out", "IntegrationTimeout")
+            return refuse("INTEGRATION_TIMEOUT", 504, "Endpoint request timed out", "IntegrationTimeout")
         if not invocation.ok:
-            return _error(502, "Internal server error", "InternalServerErrorException")
-        return _proxy_response(invocation.result)
+            return refuse(None, 502, "Internal server error", "InternalServerErrorException")
+        return _proxy_response(invocation.result) or refuse(
+            None, 502, "Internal server error", "InternalServerErrorException")
 
 
 def _decode(path: str) -> str:
@@ -257,8 +271,8 @@ def proxy_event(request: Request, route: Route, path: str, body: bytes) -> dict[
     }
 
 
-def _proxy_response(result: Any) -> Response:
-    """The HTTP response a Lambda proxy result stands for; 502 if it is malformed."""
+def _proxy_response(result: Any) -> Response | None:
+    """The HTTP response a Lambda proxy result stands for; None if it is malformed (API Gateway's 502)."""
     try:
         if not isinstance(result, dict):
             raise ValueError("not an object")
@@ -280,17 +294,18 @@ def _proxy_response(result: Any) -> Response:
             response.headers[key] = str(value)
         return response
     except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
-        return _error(502, "Internal server error", "InternalServerErrorException")
+        return None
 
 
-def _mock(integration: Any, request: Request) -> Response:
+def _mock(integration: Any, request: Request) -> Response | None:
+    """The MOCK integration's answer; None when no integration response matches (API Gateway's 500)."""
     responses = integration.integration_responses or {}
     status = _mock_status(integration, request)
     chosen = responses.get(str(status)) or next(
         (r for r in responses.values() if not r.selection_pattern), None
     )
     if chosen is None:
-        return _error(500, "Internal server error", "InternalServerErrorException")
+        return None
     templates = chosen.response_templates or {}
     body = templates.get("application/json") or next((t for t in templates.values() if t), "") or ""
     response = Response(body, status=int(chosen.status_code), content_type="application/json")
@@ -315,12 +330,14 @@ def _is_literal(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'"
 
 
-def _http_proxy(request: Request, route: Route, integration: Any) -> Response:
+def _http_proxy(request: Request, route: Route, integration: Any) -> Response | None:
+    """The backend's answer; None when the local cloud has no backend at the integration's host (API Gateway's 502)."""
     target = urlsplit(_fill_uri(integration, route.path_parameters))
     host = (target.hostname or "").lower()
     load_balancers = elbv2_backends[route.account_id][route.region].load_balancers.values()
     if host not in {lb.dns_name.lower() for lb in list(load_balancers)}:
-        return _error(502, f"The local cloud has no backend at {host or integration.uri!r}", "BadGatewayException")
+        print(f"execute-api: no backend at {host or integration.uri!r}", file=sys.stderr)  # the server's log says why
+        return None
     query = parse_qs(request.query_string.decode("latin-1"), keep_blank_values=True)
     status, headers, body = backend.handle(route.account_id, route.region, request.method, target.path, query)
     return Response(body, status=status, headers=headers)

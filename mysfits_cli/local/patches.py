@@ -32,7 +32,8 @@ _FIXES = Patches("fixes")
 def apply() -> None:
     """Apply every fix once; later calls do nothing."""
     _FIXES.install(_put_integration_as_aws_takes_it, _keep_vpc_link_of_integrations, _accept_t3_production_variants,
-                   _delete_unknown_rest_api_is_not_found, _unimplemented_actions_are_501, _request_ids_are_uuids)
+                   _delete_unknown_rest_api_is_not_found, _delete_unknown_vpc_link_is_not_found,
+                   _unimplemented_actions_are_501, _request_ids_are_uuids)
 
 
 def _put_integration_as_aws_takes_it() -> None:
@@ -135,6 +136,22 @@ def _delete_unknown_rest_api_is_not_found() -> None:
         return original(backend, function_id)
 
     _FIXES.wrap(APIGatewayBackend, "delete_rest_api", delete_rest_api)
+
+
+def _delete_unknown_vpc_link_is_not_found() -> None:
+    """DeleteVpcLink of a link that does not exist answers NotFoundException (404).
+
+    moto: answers 202 whatever the id, as if it had deleted something.
+    AWS: answers 404 NotFoundException (DeleteVpcLink API reference, Errors), as GetVpcLink does;
+    callers take it for "already gone" rather than saying they deleted it.
+    We: look the link up first, which raises moto's own not-found error.
+    """
+
+    def delete_vpc_link(original, backend: APIGatewayBackend, vpc_link_id: str) -> Any:
+        backend.get_vpc_link(vpc_link_id)
+        return original(backend, vpc_link_id)
+
+    _FIXES.wrap(APIGatewayBackend, "delete_vpc_link", delete_vpc_link)
 
 
 def _unimplemented_actions_are_501() -> None:

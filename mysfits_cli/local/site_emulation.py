@@ -2,6 +2,7 @@
 
 - cognito.py: SRP sign-in, confirmation codes and app-client auth flows as Cognito plays them;
 - cognito_authorizer.py: API Gateway keeps the Cognito authorizers of an imported document;
+- gateway_responses.py: API Gateway keeps the gateway responses of an imported document (CORS on its own 4XX/5XX);
 - webhost.py: CloudFront invalidations say Completed, as AWS does.
 
 `install()` applies them once (the local cloud's server, or tests under mock_aws);
@@ -18,9 +19,10 @@ _applied: list[tuple[type, str, Any]] = []  # (owner, name, moto's original)
 def install() -> None:
     if _applied:
         return
-    from . import cognito, cognito_authorizer, webhost
+    from . import cognito, cognito_authorizer, gateway_responses, webhost
 
-    for owner, name, make in [*cognito.PATCHES, *cognito_authorizer.PATCHES, *webhost.patches()]:
+    for owner, name, make in [*cognito.PATCHES, *cognito_authorizer.PATCHES, *gateway_responses.PATCHES,
+                              *webhost.patches()]:
         original = owner.__dict__[name]
         _applied.append((owner, name, original))
         setattr(owner, name, make(original))

@@ -37,7 +37,7 @@ import numpy as np
 
 from mysfits_cli import reference
 from mysfits_cli.errors import MysfitsError
-from mysfits_cli.ml import textio
+from mysfits_cli.ml import sizes, textio
 
 N_QUESTIONS = 5
 N_ANSWERS = 8
@@ -170,11 +170,17 @@ def file_sha256(path: str | Path) -> str:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: no such file") from None
     except OSError as error:
-        raise DataFileError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise _unreadable(path, error) from None
     return digest.hexdigest()
+
+
+def _unreadable(path: str | Path, error: OSError) -> DataFileError:
+    if isinstance(error, FileNotFoundError):
+        return DataFileError(f"{path}: no such file")
+    if isinstance(error, IsADirectoryError):
+        return DataFileError(f"{path} is a folder: give the questionnaire CSV file itself")
+    return DataFileError(f"{path}: cannot read: {error.strerror or error}")
 
 
 @lru_cache(maxsize=2)
@@ -195,12 +201,14 @@ def read_csv(path: str | Path) -> np.ndarray:
     name = str(path)
     try:
         raw = Path(path).read_bytes()
-        if name.endswith(".gz"):
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    if name.endswith(".gz"):
+        try:
             raw = gzip.decompress(raw)
-    except FileNotFoundError:
-        raise DataFileError(f"{name}: no such file") from None
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataFileError(f"{name}: cannot read: {error}") from None
+        except (OSError, EOFError, zlib.error):
+            raise DataFileError(f"{name} ends in .gz but is not a whole gzip file: compress it with gzip, or drop "
+                                ".gz from its name if it is plain CSV") from None
 
     text = textio.normalise(raw)
     if not text:
@@ -219,10 +227,19 @@ def _read_slowly(name: str, text: bytes) -> np.ndarray:
     parsed = []
     for number, line in enumerate(text.decode("utf-8", errors="replace").split("\n"), start=1):
         problem, row = _check_line(line)
+        if problem and number == 1 and _is_header(line):
+            raise DataFileError(f"{name} starts with a header line ({line.strip()[:60]}): remove it; every line "
+                                f"must be five answers 1-{N_ANSWERS} and a label 0-{N_MYSFITS - 1}, as a1,a2,a3,a4,a5,label")
         if problem:
             raise DataFileError(f"{name} line {number}: {problem}")
         parsed.append(row)
     return np.array(parsed, dtype=np.int64)
+
+
+def _is_header(line: str) -> bool:
+    """Names, not numbers: a line none of whose fields is a number."""
+    fields = [field.strip().strip('"') for field in line.split(",")]
+    return len(fields) > 1 and not any(textio.is_plain_int(field) for field in fields) and all(fields)
 
 
 def _check_line(line: str) -> tuple[str | None, list[int]]:
@@ -244,11 +261,11 @@ def _check_line(line: str) -> tuple[str | None, list[int]]:
     return None, row
 
 
-def split(rows: np.ndarray, seed: int, test_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def split(rows: np.ndarray, seed: int, test_fraction: float = sizes.TEST_FRACTION) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle with `seed`, then cut into (train, test); test has round(n * test_fraction) rows."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     rows = np.asarray(rows)
     shuffled = rows[np.random.default_rng(seed).permutation(len(rows))]
-    n_test = int(round(len(rows) * test_fraction))
+    n_test = sizes.test_rows(len(rows), test_fraction)
     return shuffled[: len(rows) - n_test], shuffled[len(rows) - n_test :]

@@ -114,9 +114,9 @@ class VpcLink(Resource):
                 ui.report("in use", "API Gateway has not let go of it yet")
                 ui.board.sleep(max(ctx.settings.poll_seconds, 1.0) * 3)
         ui.wait_for(
-            f"VPC link {record.get('name')} deletion",
+            f"VPC link {record.get('name')}",
             lambda: (_link_status_or_gone(client, record["id"]), None),
-            ready={"GONE"}, failed={"FAILED"}, timeout=900, interval=ctx.settings.poll_seconds,
+            ready=set(), final={"GONE"}, failed={"FAILED"}, timeout=900, interval=ctx.settings.poll_seconds,
         )
         return None
 

@@ -31,8 +31,9 @@ class Repository(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> str | None:
-        ctx.aws.client("codecommit").delete_repository(repositoryName=record["id"])
-        return None
+        deleted = ctx.aws.client("codecommit").delete_repository(repositoryName=record["id"])
+        # DeleteRepository answers a repository that is not there with no repositoryId, not with an error
+        return None if deleted.get("repositoryId") else "{label} was already gone"
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:

@@ -84,8 +84,9 @@ class Bucket(Resource):
         if not record.get("created"):
             return "Left {label} in place: mysfits did not create it"
         client = ctx.aws.client("s3")
-        if client.list_objects_v2(Bucket=record["id"], MaxKeys=1).get("KeyCount", 0):
-            return "Left {label} in place: it holds objects mysfits did not upload"
+        others = client.list_objects_v2(Bucket=record["id"], MaxKeys=1).get("Contents") or []
+        if others:  # another stack's data, or someone's own objects: not this stack's to delete
+            return f"Left {{label}} in place: it still holds objects that are not this stack's, such as {others[0]['Key']}"
         client.delete_bucket(Bucket=record["id"])
         return None
 
@@ -207,7 +208,7 @@ class DataPrefix(Resource):
         for key, body in wanted.items():
             etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
             if live.get(key) != etag:
-                ui.step(f"Uploading {key} ({len(body) / 1e6:.1f} MB) to bucket {self.bucket}")
+                ui.step(f"Uploading {key} ({_size(len(body))}) to bucket {self.bucket}")
                 etag = client.put_object(Bucket=self.bucket, Key=key, Body=body)["ETag"].strip('"')
             etags[key] = etag
         _delete_keys(ctx, self.bucket, [key for key in live if key not in wanted])
@@ -220,7 +221,9 @@ class DataPrefix(Resource):
             return (f"Left {{label}} in place: bucket {record['bucket']} is in {region}, where the same prefixes "
                     "hold the data of that region's stack")
         items = describe_or_none(_list_all, ctx=ctx, bucket=record["bucket"], prefixes=record["prefixes"])
-        _delete_keys(ctx, record["bucket"], [item["Key"] for item in items or []])
+        if not items:
+            return "{label} was already gone"
+        _delete_keys(ctx, record["bucket"], [item["Key"] for item in items])
         return None
 
     @classmethod
@@ -244,6 +247,10 @@ class DataPrefix(Resource):
     @classmethod
     def identities(cls, record: Record) -> set[str]:
         return {f"s3://{record['bucket']}/{prefix}" for prefix in record["prefixes"]}
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
 
 
 def _list_all(ctx: Context, bucket: str, prefixes: list[str]) -> list[dict[str, Any]]:

@@ -98,14 +98,19 @@ class NotebookInstance(Resource):
         client = ctx.aws.client("sagemaker")
         name = record["id"]
         label = f"Notebook instance {name}"
-        status = _wait_notebook(ctx, name, label, ready={"InService", "Stopped", "Failed", "GONE", "Deleting"})
+        # a notebook instance on its way somewhere (Pending, Stopping, ...) is let settle first
+        status = _wait_notebook(ctx, name, label, final={"InService", "Stopped", "Failed", "GONE", "Deleting"})
+        if status == "GONE":
+            return "{label} was already gone"
+        outcome = "{label} was already being deleted" if status == "Deleting" else None
         if status == "InService":
+            ui.report("stopping")
             client.stop_notebook_instance(NotebookInstanceName=name)
-            status = _wait_notebook(ctx, name, label, ready={"Stopped", "Failed", "GONE"})
+            status = _wait_notebook(ctx, name, label, ready={"Stopped"}, final={"Failed", "GONE"})
         if status in {"Stopped", "Failed"}:
             client.delete_notebook_instance(NotebookInstanceName=name)
-        _wait_notebook(ctx, name, f"{label} deletion", ready={"GONE"})
-        return None
+        _wait_notebook(ctx, name, label, final={"GONE"})
+        return outcome
 
     @classmethod
     def status(cls, ctx: Context, record: Record) -> str | None:
@@ -127,15 +132,18 @@ def _describe_notebook(ctx: Context, name: str) -> dict[str, Any] | None:
     return describe_or_none(ctx.aws.client("sagemaker").describe_notebook_instance, NotebookInstanceName=name)
 
 
-def _wait_notebook(ctx: Context, name: str, label: str, ready: set[str]) -> str:
+def _wait_notebook(ctx: Context, name: str, label: str, ready: set[str] = frozenset(),
+                   final: set[str] = frozenset()) -> str:
+    """Until a status in `ready` (said with a check mark once waited for) or in `final` (quietly)."""
     def read() -> tuple[str, str | None]:
         described = _describe_notebook(ctx, name)
         if described is None:
             return "GONE", None
         return described["NotebookInstanceStatus"], described.get("FailureReason")
 
-    failed = {"Failed"} - ready
-    return ui.wait_for(label, read, ready=ready, failed=failed, timeout=NOTEBOOK_TIMEOUT, interval=ctx.settings.poll_seconds)
+    failed = {"Failed"} - ready - final
+    return ui.wait_for(label, read, ready=ready, failed=failed, final=final, timeout=NOTEBOOK_TIMEOUT,
+                       interval=ctx.settings.poll_seconds)
 
 
 def _notebook_record(described: dict[str, Any]) -> Record:

@@ -15,6 +15,8 @@ from ..urls import api_base_url
 
 TEMPLATE = "swagger/mysfits-api.json.j2"
 API_URL_OUTPUT = "mysfits_api_url"
+# How like and adopt are guarded on the stack's API, as it was last made: "cognito" or "none" (--no-auth).
+AUTH_OUTPUT = "mysfits_api_auth"
 
 
 def document_for(api_name: str, partition: str, region: str, account_id: str, nlb_dns: str, vpc_link_id: str,
@@ -48,11 +50,16 @@ def user_pool_permissions(run: Run, change: Change) -> list[Permission]:
 
 
 def user_pool(run: Run) -> str | None:
-    if run.options.no_auth:
-        if not run.planning:
-            ui.warn("--no-auth: like and adopt are published without the Cognito authorizer; anyone can call them")
-        return None
-    return find_user_pool(run.ctx, run.options.user_pool_id)
+    """The pool of like/adopt's authorizer, or None without one: --no-auth, or not given and the API was made so."""
+    made = run.ctx.state.outputs.get(AUTH_OUTPUT)
+    no_auth = run.options.no_auth if run.options.no_auth is not None else made == "none"
+    if not run.planning:
+        if no_auth:
+            kept = "" if run.options.no_auth else " (as the stack's API was made with --no-auth; --auth puts it back)"
+            ui.warn(f"Like and adopt are published without the Cognito authorizer{kept}: anyone can call them")
+        elif made == "none":
+            ui.step("Like and adopt get the Cognito authorizer back (--auth): only signed-in visitors may call them")
+    return None if no_auth else find_user_pool(run.ctx, run.options.user_pool_id)
 
 
 def vpc_link(run: Run) -> VpcLink:
@@ -66,4 +73,5 @@ def rest_api(run: Run) -> RestApi:
 
 def publish_url(run: Run, api: Record) -> Record:
     run.ctx.state.set_output(API_URL_OUTPUT, api_base_url(run.ctx, api["id"]))
+    run.ctx.state.set_output(AUTH_OUTPUT, "cognito" if run["backend.user-pool"] else "none")
     return api

@@ -30,17 +30,23 @@ class DemoOptions:
     rows: int = 1_000_000
     seed: int = 42
     keep: bool = False
+    resume: str = "mysfits demo"  # the command that carries on after an interruption
 
 
-def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
-    """`up` of every part, a few questions to the recommendations API, then teardown; how long each part took."""
+def run_demo(ctx: Context, opts: DemoOptions) -> None:
+    """`up` of every part, a few questions to the recommendations API, then teardown, and how long each part took.
+
+    With `keep`, nothing is torn down and the demo ends with the URLs to try.
+    """
     if not ctx.settings.local:
         raise MysfitsError("The demo runs only on the local cloud")
     site_bucket, skip = _site(ctx)
     ui.err.rule("[bold]up: every part, independent ones side by side")
     started = time.perf_counter()
     outcome = up(ctx, UpOptions(train=TrainOptions(rows=opts.rows, seed=opts.seed), site_bucket=site_bucket), skip=skip)
-    show_outcome(outcome, GRAPH, "mysfits demo")
+    show_outcome(outcome, GRAPH)
+    if outcome.interrupted:
+        raise ui.Interrupted(f"Interrupted. Everything created so far is recorded: `{opts.resume}` carries on from here")
     show_billing(ctx, outcome, GRAPH, always=True)
     if not outcome.ok:
         raise MysfitsError("The demo stack did not come up (see above). The local cloud keeps what did, to look at: "
@@ -55,8 +61,9 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
         rows.append((" ".join(map(str, answers)), mysfit["name"], mysfit["species"]))
     ui.table("Recommendations through POST /recommendations", ["answers", "mysfit", "species"], rows)
     if opts.keep:
+        _show_timings(timings)
         _try_it(ctx, reco_url)
-        return timings
+        return
     ui.err.rule("[bold]teardown")
     started = time.perf_counter()
     failures = teardown(ctx, purge_data=True)
@@ -64,7 +71,11 @@ def run_demo(ctx: Context, opts: DemoOptions) -> list[tuple[str, float]]:
         raise MysfitsError(f"{len(failures)} resource(s) could not be deleted: run `mysfits teardown --yes`")
     ui.done("Tore the demo stack down: `mysfits demo --keep` leaves it running, to try its URLs, the site "
             "and `mysfits recommend 1 2 3 4 5`")
-    return timings + [("teardown", time.perf_counter() - started)]
+    _show_timings(timings + [("teardown", time.perf_counter() - started)])
+
+
+def _show_timings(timings: list[tuple[str, float]]) -> None:
+    ui.table("Time per part", ["part", "seconds"], [(title, f"{seconds:.1f}") for title, seconds in timings])
 
 
 def _site(ctx: Context) -> tuple[str | None, list[str]]:
@@ -97,6 +108,8 @@ def _part_timings(outcome) -> list[tuple[str, float]]:
 
 def _try_it(ctx: Context, reco_url: str) -> None:
     outputs = ctx.state.outputs
+    ui.done("Everything is left running (--keep); `mysfits teardown --yes` removes it, "
+            "`mysfits status` shows it and what it would cost on AWS")
     ui.out.print("\n[bold]Try it[/]")
     for label, value in (
         ("Mysfits API", f"{outputs.get('mysfits_api_url')}/mysfits"), ("Recommendations API (POST)", reco_url),
@@ -107,5 +120,3 @@ def _try_it(ctx: Context, reco_url: str) -> None:
             continue  # no page of its own: the site shows another stack's
         ui.out.print(f"  {label}:", highlight=False)
         ui.out.print(f"    {value}", highlight=False, markup=False)
-    ui.done("Everything is left running (--keep); `mysfits teardown --yes` removes it, "
-            "`mysfits status` shows it and what it would cost on AWS")

@@ -24,6 +24,8 @@ PART_URLS = {
     "recommendations": [("recommendations_api_url", "/recommendations")],
     "web": [("website_url", "")],
 }
+# URLs of AWS's own sites (the console, CodeCommit's Git server), which no stand-in serves.
+AWS_ONLY_URLS = {"notebook_console_url", "repository_clone_url_http"}
 READERS = 8  # status reads each resource in its own thread: the calls wait on the network, not on Python
 
 
@@ -131,9 +133,11 @@ def show(report: dict[str, Any], now: datetime | None = None) -> None:
         ui.out.print(Text(PART_TITLES.get(part, str(part)), "bold"))
         for line in layout.rows([_row(item, PART_TITLES.get(part, ""), now) for item in items], width):
             ui.out.print(line)
-        for key, suffix in PART_URLS.get(part, []):
-            if outputs.get(key):
-                ui.out.print(f"  {outputs[key]}{suffix}", highlight=False, markup=False)  # whole, to click or copy
+        urls = [(key, suffix) for key, suffix in PART_URLS.get(part, []) if outputs.get(key)]
+        if report["target"] != "AWS" and any(key in AWS_ONLY_URLS for key, _ in urls):
+            ui.out.print(f"  On AWS only ({report['target']} has no console or Git server of its own):", highlight=False)
+        for key, suffix in urls:
+            ui.out.print(f"  {outputs[key]}{suffix}", highlight=False, markup=False)  # whole, to click or copy
         if part == "endpoint" and outputs.get("accuracy") is not None:
             ui.out.print(f"  test accuracy {outputs['accuracy']:.4f}" + (
                 f" (Bayes-optimal {outputs['bayes_optimal_accuracy']:.4f})" if outputs.get("bayes_optimal_accuracy") else ""),

@@ -11,9 +11,10 @@ from typing import Any
 from .. import ui
 from ..aws import describe_or_none
 from ..engine import Change, Context, Record, Unknown, ensure, generated_name, is_pending
-from ..errors import MysfitsError
+from ..errors import MysfitsError, OptionError
 from ..graph import Run
 from ..instance_choice import check_instance_type, instance_type_for
+from ..ml import sizes
 from ..ml.images import knn_image_uri
 from ..options import RECORDIO, TrainOptions, UpOptions
 from ..permissions import Permission, allow
@@ -70,6 +71,12 @@ class TrainingSpec:
     def changes_from(self, recorded: dict[str, Any]) -> list[str]:
         mine = self.as_record()
         return [f"{key} {_short(recorded.get(key))} → {_short(mine[key])}" for key in mine if recorded.get(key) != mine[key]]
+
+    def describe(self) -> str:
+        """The settings a user chooses, as `plan` shows them: 'k 10, sample size 100,000, on 20,000 generated rows'."""
+        csv = ", as CSV" if self.content_type != RECORDIO else ""
+        return (f"k {self.k}, sample size {self.sample_size:,}, {self.predictor_type}, on {_short(self.data)}"
+                f" (seed {self.seed}){csv}")
 
 
 def _short(value: Any) -> str:
@@ -229,10 +236,65 @@ def training_data(run: Run) -> DataPrefix:
 
 
 def check_job(ctx: Context, options: UpOptions) -> None:
-    """The training instance type, before anything is created."""
+    """The training instance type, and k against the points k-NN will sample, before anything is created."""
     recorded = ((ctx.state.get(JOB_KEY) or {}).get("identity") or {})
     check_instance_type(ctx, "training", options.train.instance_type, recorded.get("instance_type"),
                         DEFAULT_TRAINING_TYPE, INSTANCE_TYPE_FLAG)
+    check_neighbours(ctx, options.train, resolve_spec(ctx, options.train))
+
+
+def check_neighbours(ctx: Context, opts: TrainOptions, spec: TrainingSpec) -> None:
+    """k-NN votes with k neighbours among the points it samples (sample_size of the training rows): k must fit.
+
+    A k that does not is refused here, naming the option to change, rather than by a training job that bills.
+    """
+    rows = _row_count(spec)
+    training = sizes.training_rows(rows)
+    sampled = sizes.sampled_points(training, spec.sample_size)
+    if spec.k <= sampled:
+        return
+    recorded = (ctx.state.get(JOB_KEY) or {}).get("identity") or {}
+    k = _setting("--k", "k", opts.k, spec.k, recorded.get("k"))
+    if opts.k is None and recorded.get("k") is not None:
+        k += ","  # "k 10, kept from the stack's last training job, is more than ..."
+    share = f"the {1 - sizes.TEST_FRACTION:.0%} of"
+    if spec.sample_size < training:
+        sample = _setting("--sample-size", "sample size", opts.sample_size, spec.sample_size, recorded.get("sample_size"))
+        limit = f"the {sampled:,} points k-NN samples for its index ({sample})"
+    elif "rows" in spec.data:
+        source = f"--rows {rows}" if opts.rows is not None else f"{rows:,} generated rows"
+        limit = f"the {training:,} training rows ({share} {source} that training gets)"
+    else:
+        limit = f"the {training:,} training rows ({share} the {rows:,} rows of {spec.data['file']} that training gets)"
+    fixes = {"--k": f"--k {sampled} or less"}
+    too_few_rows, too_small_sample = spec.k > training, spec.k > spec.sample_size
+    if too_few_rows and not too_small_sample:
+        fixes["--rows" if "rows" in spec.data else "--data"] = (
+            f"--rows {sizes.rows_for_training(spec.k)} or more" if "rows" in spec.data
+            else f"--data with at least {sizes.rows_for_training(spec.k):,} rows")
+    elif too_small_sample and not too_few_rows:
+        fixes["--sample-size"] = f"--sample-size {spec.k} or more (an option of `mysfits train`)"
+    typed = {"--k": opts.k, "--rows": opts.rows, "--data": opts.data, "--sample-size": opts.sample_size}
+    order = sorted(fixes, key=lambda flag: typed[flag] is None)  # what the user typed comes first
+    raise OptionError(f"{k} is more than {limit}: k-NN cannot vote with {spec.k:,} neighbours among {sampled:,} "
+                      f"points; pass {', or '.join(fixes[flag] for flag in order)}", tuple(order))
+
+
+def _setting(flag: str, name: str, given: Any, value: Any, recorded: Any) -> str:
+    """A setting as the user knows it: the flag they typed, or where the value came from."""
+    if given is not None:
+        return f"{flag} {value}"
+    if recorded is not None:
+        return f"{name} {value:,}, kept from the stack's last training job"
+    return f"{name} {value:,} by default"
+
+
+def _row_count(spec: TrainingSpec) -> int:
+    if "file" in spec.data:
+        from .training_data import read_rows
+
+        return len(read_rows(spec))
+    return spec.data["rows"]
 
 
 def check_data(ctx: Context, options: UpOptions) -> None:
@@ -260,7 +322,10 @@ def publish_test_split(run: Run, data: Record) -> Record:
 
 
 def training_job(run: Run) -> Record:
-    """The k-NN job for this data and these settings: followed if it is already running or done, else started."""
+    """The k-NN job for this data and these settings: followed if it is already running or done, else started.
+
+    A job this stack saw complete is up to date: its log and metrics are not shown again.
+    """
     ctx, opts = run.ctx, run.options.train
     spec = resolve_spec(ctx, opts)
     recorded = ctx.state.get(JOB_KEY)
@@ -268,20 +333,29 @@ def training_job(run: Run) -> Record:
     if reason:
         ui.step(reason)
         ctx.state.retire(JOB_KEY)  # a running one is stopped once the new one is under way
-    job = _run_job(run, spec)
+    seen_done = not reason and _seen_complete(recorded)
+    job = _run_job(run, spec, follow=not seen_done)
     if job["status"] == "Failed" and is_role_settling_message(job.get("failure") or ""):
         ui.warn(f"Training job {job['id']} failed because IAM had not spread the new role yet: "
-                f"starting it again in {ROLE_RETRY_DELAY:.0f} s, once")
+                f"starting it again in {ui.duration(ROLE_RETRY_DELAY)}, once")
         ui.countdown(f"Training job {job['id']}", ROLE_RETRY_DELAY, "IAM settling")
         ctx.state.retire(JOB_KEY)
         job = _run_job(run, spec)
     if job["status"] in ("Failed", "Stopped"):
-        raise MysfitsError(f"{job['id']} is {job['status']}: {job.get('failure') or 'no reason given'}")
+        failure = f"{job['id']} is {job['status']}: {job.get('failure') or 'no reason given'}"
+        if str(job.get("failure") or "").startswith("ClientError"):  # SageMaker's word for the job's input
+            raise OptionError(f"{failure} (trained with {spec.describe()})", ("--k", "--rows", "--data"))
+        raise MysfitsError(failure)
     ctx.state.set_output("training_job", job["id"])
     if job["status"] == "Completed":
         ctx.state.set_output("test_data_job", job["id"])
-        show_metrics(ctx.aws.client("sagemaker").describe_training_job(TrainingJobName=job["id"]))
+        if not seen_done:
+            show_metrics(ctx.aws.client("sagemaker").describe_training_job(TrainingJobName=job["id"]))
     return job
+
+
+def _seen_complete(recorded: Record | None) -> bool:
+    return bool(recorded) and not is_pending(recorded) and recorded.get("status") == "Completed"
 
 
 def _why_a_new_job(ctx: Context, recorded: Record | None, spec: TrainingSpec, new: bool) -> str | None:
@@ -298,7 +372,8 @@ def _why_a_new_job(ctx: Context, recorded: Record | None, spec: TrainingSpec, ne
     return None
 
 
-def _run_job(run: Run, spec: TrainingSpec) -> Record:
+def _run_job(run: Run, spec: TrainingSpec, follow: bool = True) -> Record:
+    """Start the job (or find it) and, unless `follow` is off, wait for it with its log lines."""
     ctx, opts = run.ctx, run.options.train
     data = run["train.data"]
     identity = spec.as_record()
@@ -306,27 +381,35 @@ def _run_job(run: Run, spec: TrainingSpec) -> Record:
     image = knn_image_uri(ctx.aws.region)
     role = run["sagemaker.role"]
     request = training_request(spec, image, role["arn"], data["bucket"], f"{ctx.stack}/", FEATURE_DIM)
-    follow = partial(follow_job, timeout=spec.max_runtime + STARTUP_ALLOWANCE, show_logs=opts.logs) if opts.wait else None
-    job = TrainingJob(JOB_KEY, name, request, follow, {"image": image, "role_arn": role["arn"], "bucket": data["bucket"]})
+    waits = opts.wait and follow
+    following = partial(follow_job, timeout=spec.max_runtime + STARTUP_ALLOWANCE, show_logs=opts.logs) if waits else None
+    job = TrainingJob(JOB_KEY, name, request, following, {"image": image, "role_arn": role["arn"], "bucket": data["bucket"]})
     job.identity = identity
-    ui.step(f"Training job {name} on {spec.instance_count} x {spec.instance_type}")
+    if follow:
+        ui.step(f"Training job {name} on {spec.instance_count} × {spec.instance_type}: {spec.describe()}")
     return ensure(ctx, job)
 
 
-def plan_job(run: Run) -> tuple[Change, Record]:
+def _planned(run: Run) -> tuple[TrainingSpec, Record | None, str | None, str | None]:
+    """(the settings, the recorded job, its live status, why `up` would start a new job) for plan and its price."""
     ctx, opts = run.ctx, run.options.train
     spec = resolve_spec(ctx, opts)
     recorded = ctx.state.get(JOB_KEY)
-    on = f"{spec.instance_count} x {spec.instance_type}"
     status = TrainingJob.status(ctx, recorded) if recorded and not is_pending(recorded) else None
-    if status is None:
-        return Change("create", note=on), Unknown(name=JOB_KEY)
-    reason = _why_a_new_job(ctx, recorded, spec, opts.new)
-    if reason:
-        return Change("replace", note=f"{reason} ({on})"), Unknown(name=JOB_KEY)
+    reason = _why_a_new_job(ctx, recorded, spec, opts.new) if status is not None else None
+    return spec, recorded, status, reason
+
+
+def plan_job(run: Run) -> tuple[Change, Record]:
+    """What `up` would train, with every setting it would train with (a k that cannot work fails here)."""
+    spec, recorded, status, reason = _planned(run)
+    if status is None or reason:
+        check_neighbours(run.ctx, run.options.train, spec)
+        note = f"{reason}; trains {spec.describe()}" if reason else f"trains {spec.describe()}"
+        return Change("replace" if reason else "create", note=note), Unknown(name=JOB_KEY)
     if status.startswith("InProgress"):
-        return Change("unchanged", note=f"{status}: followed until it completes"), recorded
-    return Change("unchanged"), recorded
+        return Change("unchanged", note=f"{status}: followed until it completes ({spec.describe()})"), recorded
+    return Change("unchanged", note=f"{status.lower()}, trained with {spec.describe()}"), recorded
 
 
 def permissions(run: Run, change: Change) -> list[Permission]:
@@ -341,9 +424,11 @@ def permissions(run: Run, change: Change) -> list[Permission]:
     return needed
 
 
-def bills(run: Run) -> tuple[str, str, int]:
-    """While it trains (minutes), not for as long as the stack is up."""
-    spec = resolve_spec(run.ctx, run.options.train)
+def bills(run: Run) -> tuple[str, str, int] | None:
+    """While it trains (minutes), not for as long as the stack is up; a finished job that stays bills nothing."""
+    spec, _recorded, status, reason = _planned(run)
+    if status is not None and not reason and not status.startswith("InProgress"):
+        return None
     return "training", spec.instance_type, spec.instance_count
 
 

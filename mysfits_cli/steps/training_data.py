@@ -53,7 +53,7 @@ def shards(rows: np.ndarray, count: int, content_type: str) -> dict[str, bytes]:
 
 def check_shape(rows: np.ndarray, spec: TrainingSpec) -> None:
     if spec.instance_count > 1 and len(rows) < 10 * spec.instance_count:
-        raise MysfitsError(f"{len(rows)} rows are too few to shard over {spec.instance_count} instances")
+        raise MysfitsError(f"{len(rows):,} rows are too few to shard over {spec.instance_count} instances")
 
 
 def split_objects(spec: TrainingSpec, prefix: str) -> dict[str, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import reference
+from .. import reference, ui
 from ..aws import describe_or_none
 from ..engine import KNOWN_AFTER_APPLY, Change, Context, Record, Unknown, ensure, is_pending, preview
 from ..errors import MysfitsError
@@ -83,6 +83,9 @@ def _wanted(ctx: Context, bucket: str | None, user_pool_client_id: str | None) -
 def up_web(ctx: Context, bucket: str | None, user_pool_client_id: str | None = None) -> str:
     """Publish the page; returns the site's URL."""
     site, page, sign_in = _wanted(ctx, bucket, user_pool_client_id)
+    if sign_in is None:
+        ui.warn("The page has no sign-in: the Mysfits API has no Cognito authorizer (made with --no-auth), so anyone "
+                "may like and adopt; `mysfits up api --auth` then `mysfits up web` put sign-in back")
     recorded = ctx.state.get(PAGE_KEY)
     if recorded and not is_pending(recorded) and (recorded["bucket"], recorded["key"]) != (site.bucket, site.index_key):
         WebPage.delete(ctx, recorded)  # the site moved: put the old one back first

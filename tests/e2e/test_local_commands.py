@@ -26,6 +26,20 @@ def mysfits(tmp_path, *args, timeout=600, cwd=None, **extra):
                           cwd=cwd or tmp_path, env=_env(tmp_path, **extra), stdin=subprocess.DEVNULL, timeout=timeout)
 
 
+def interrupted(tmp_path, *args, when: str) -> tuple[int, str]:
+    """`mysfits args`, Ctrl-C'd once `when` is printed: its exit code and what it printed on stderr."""
+    process = subprocess.Popen([sys.executable, "-m", "mysfits_cli.cli", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, cwd=tmp_path,
+                               env=_env(tmp_path))
+    seen = ""
+    deadline = time.monotonic() + 120
+    while when not in seen and time.monotonic() < deadline and process.poll() is None:
+        seen += process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    return process.returncode, seen + err
+
+
 @pytest.fixture
 def local_home(tmp_path):
     yield tmp_path
@@ -36,22 +50,32 @@ def _cloud(tmp_path) -> dict:
     return json.loads((tmp_path / "home" / "cloud.json").read_text())
 
 
-def test_killed_local_cloud_is_restarted_by_the_next_command(local_home):
-    first = mysfits(local_home, "--local", "up", "api")
+def test_killed_local_cloud_is_restarted_by_the_next_command_and_the_hint_clears_what_is_gone(local_home):
+    first = mysfits(local_home, "--local", "--stack", "dev", "up", "api")
     assert first.returncode == 0, first.stderr
     assert "Starting the local cloud at http://127.0.0.1:" in first.stderr and "`mysfits local stop` stops it" in first.stderr
     old = _cloud(local_home)
     os.kill(old["pid"], signal.SIGKILL)
     time.sleep(0.5)
-    status = mysfits(local_home, "--local", "status", "--json")
+    status = mysfits(local_home, "--local", "--stack", "dev", "status", "--json")
     assert status.returncode == 1, status.stderr  # recorded resources are gone
-    assert "recorded on a local cloud started" in status.stderr and "--local teardown --yes" in status.stderr
+    assert "recorded on a local cloud started" in status.stderr
+    hint = "`mysfits --local --stack dev teardown --yes` forgets"  # every global option given, kept
+    assert hint in status.stderr and "`mysfits --local --stack dev up` builds the stack again" in status.stderr
     assert _cloud(local_home)["pid"] != old["pid"]
     report = json.loads(status.stdout)
     assert {r["kind"] for r in report["resources"] if r["missing"]} == {"vpc-link", "rest-api"}
-    again = mysfits(local_home, "--local", "up", "api")
+
+    cleared = mysfits(local_home, *hint.strip("`").split("`")[0].split()[1:])  # the hint, as the user copies it
+    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.stderr.count("was already gone") == 2 and "Deleted" not in cleared.stderr
+    status = mysfits(local_home, "--local", "--stack", "dev", "status", "--json")
+    assert status.returncode == 0 and json.loads(status.stdout)["resources"] == []
+
+    again = mysfits(local_home, "--local", "--stack", "dev", "up", "api")
     assert again.returncode == 0, again.stderr
-    assert not any(r["missing"] for r in json.loads(mysfits(local_home, "--local", "status", "--json").stdout)["resources"])
+    report = json.loads(mysfits(local_home, "--local", "--stack", "dev", "status", "--json").stdout)
+    assert report["resources"] and not any(r["missing"] for r in report["resources"])
 
 
 def _servers(home: Path) -> list[int]:
@@ -97,12 +121,26 @@ def _users_stack(local_home) -> tuple[list, dict]:
     return [(r["key"], r["name"], r["live"], r["missing"]) for r in report["resources"]], section
 
 
-def test_demo_runs_the_whole_flow_on_a_stack_of_its_own_and_leaves_the_users_stack_as_it_was(local_home):
+def test_demo_on_its_own_stack_carries_on_after_ctrl_c_keeps_its_urls_and_leaves_the_users_stack(local_home):
     odd = mysfits(local_home, "--local", "up", "--skip", "api,notebook,web", "--rows", "3000", "--k", "7",
                   "--no-evaluate")
     assert odd.returncode == 0, odd.stderr
     users = _users_stack(local_home)
     assert users[1]["resources"]["train.job"]["identity"]["k"] == 7
+    code, err = interrupted(local_home, "demo", "--rows", "30000", when="Creating training-job")
+    assert code == 130, err
+    assert err.rstrip().splitlines()[-1] == ("Error: Interrupted. Everything created so far is recorded: "
+                                             "`mysfits demo --rows 30000` carries on from here")
+    assert "did not come up" not in err and "Traceback" not in err
+
+    kept = mysfits(local_home, "demo", "--keep", "--rows", "30000")
+    assert kept.returncode == 0, kept.stderr
+    lines = kept.stdout.rstrip().splitlines()  # it ends with the URLs to try, after the time per part
+    tail = lines[lines.index("Try it"):]
+    assert tail[-2:] == ["  CLI:", "    mysfits --local --stack mysfits-demo recommend 1 2 3 4 5"] and len(tail) == 11
+    assert [line.strip() for line in tail[2:8:2]] == [line.strip() for line in tail[2:8:2] if line.strip().startswith(
+        "http://127.0.0.1:")]
+    assert "Time per part" in kept.stdout.split("Try it")[0]
 
     result = mysfits(local_home, "demo", "--rows", "30000")
     assert result.returncode == 0, result.stderr
@@ -112,9 +150,9 @@ def test_demo_runs_the_whole_flow_on_a_stack_of_its_own_and_leaves_the_users_sta
     printed = [line for line in (result.stdout + result.stderr).splitlines() if "Starting the local cloud" not in line]
     assert not [line for line in printed if "http://" in line or "curl" in line]
     assert "`mysfits demo --keep` leaves it running" in result.stderr
-    assert "Started billing: notebook instance mysfits-demo-notebook" in result.stderr
+    assert "Running (billed by the hour on AWS): notebook instance mysfits-demo-notebook" in result.stderr  # kept up
     assert "The local cloud bills nothing" in result.stderr
-    assert result.stdout.count("-") > 0 and "accuracy" in (result.stdout + result.stderr).lower()
+    assert "Bayes-optimal bound" in kept.stdout and "accuracy" in kept.stdout  # evaluated once, when it came up
     assert "Tore the demo stack down" in result.stderr
     status = json.loads(mysfits(local_home, "--local", "--stack", "mysfits-demo", "status", "--json").stdout)
     assert status["resources"] == []

@@ -17,6 +17,7 @@ from mysfits_cli.local import seed
 from tests.e2e.conftest import Cli
 from tests.support.cloud import start_server
 from tests.support.killproxy import KillProxy
+from tests.support.terminal import run_in_terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -61,15 +62,21 @@ def test_up_from_nothing_again_plan_before_and_after_and_teardown_in_graph_order
         again = _through(proxy, server, tmp_path, "up", "--rows", "20000")
         assert again.returncode == 0, again.stderr
         assert again.calls == []  # nothing to do: not one mutating call
-        assert again.stderr.count("up to date, nothing changed") == len(PARTS)
+        # one line per part, and nothing else: no training log, no metrics, no "InService after 0m00s"
+        assert [line.split()[:2] for line in again.stderr.splitlines()] == [["✓", part] for part in PARTS]
+        assert again.stderr.count("up to date, nothing changed") == len(PARTS) and "Final metrics" not in again.stdout
 
         after = _through(proxy, server, tmp_path, "plan")
         assert after.calls == []
         actions = re.findall(r"^\s*\d+\s+(\w+)\s", after.stdout, flags=re.M)
         assert len(actions) == 21 and set(actions) <= {"unchanged", "read"}, after.stdout
+        assert "while it trains" not in after.stdout  # the completed job bills nothing
+        assert "completed, trained with k 10, sample size 100,000" in " ".join(after.stdout.split())
 
         down = _through(proxy, server, tmp_path, "teardown", "--yes", "--purge-data")
         assert down.returncode == 0, down.stderr
+    # what it says is what happened: no check mark for a state on the way, no wait of "0 s", nothing was gone already
+    assert not re.search(r"InService|AVAILABLE|waiting 0 s|already gone|deleting:", down.stderr), down.stderr
     lines = down.stderr.splitlines()
     for first, then in TEARDOWN_BEFORE:
         first_at = next(i for i, line in enumerate(lines) if first in line and "✓" in line)
@@ -77,19 +84,50 @@ def test_up_from_nothing_again_plan_before_and_after_and_teardown_in_graph_order
         assert first_at < then_at, (first, then, down.stderr)
 
 
+def test_a_k_that_cannot_work_is_refused_before_anything_and_plan_shows_the_settings(cli):
+    cli.stack = "refused"
+    refused = cli.run("up", "--rows", "20000", "--k", "200000", check=False)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "--k 200000 is more than the 18,000 training rows (the 90% of --rows 20000 that training gets)" in refused.stderr
+    assert "pass --k 18000 or less" in refused.stderr
+    assert not cli.state_file.exists()  # nothing was made: no upload, no job, not even the API
+    plan = " ".join(cli.run("plan", "--rows", "10", check=False).stdout.split())  # lines wrap at the terminal's width
+    assert re.search(r"fail train Training job k 10 by default is more than the 9 training rows", plan), plan
+    assert "pass --rows 11 or more, or --k 9 or less" in plan
+    plan = " ".join(cli.run("plan", "--rows", "20000", "--k", "15").stdout.split())
+    assert "create train Training job trains k 15, sample size 100,000, classifier, on 20,000 generated rows " \
+           "(seed 42); 1 × ml.m5.2xlarge at $" in plan, plan
+
+
 def test_a_failing_chain_stops_only_what_needs_it_and_the_rerun_finishes(cli, server):
     cli.stack = "broken"
-    failed = cli.run("up", "--rows", "50", "--k", "100", check=False)
+    cli.run("up", "--only", "train", "--rows", "50")
+    [job] = [r for r in cli.status()["resources"] if r["kind"] == "training-job"]
+    artifact = server.client("sagemaker").describe_training_job(TrainingJobName=job["id"])["ModelArtifacts"]
+    bucket, key = artifact["S3ModelArtifacts"].removeprefix("s3://").split("/", 1)
+    server.client("s3").put_object(Bucket=bucket, Key=key, Body=b"not a model")  # a new endpoint cannot load it
+
+    failed = cli.run("up", "--rows", "50", check=False)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert re.search(r"✓ api\s+created", failed.stderr) and re.search(r"✓ notebook\s+created", failed.stderr)
-    assert re.search(r"✗ train\s+Training job: .*k \(100\) is larger than", failed.stderr)
-    assert re.search(r"– endpoint\s+Model: needs the training job", failed.stderr)
+    assert re.search(r"✓ train\s+up to date", failed.stderr)
+    assert re.search(r"✗ endpoint\s+Endpoint: Endpoint knn-.* is Failed: Failed to extract model data", failed.stderr)
+    assert re.search(r"– recommendations\s+Recommendations role: needs the endpoint", failed.stderr)
     assert re.search(r"– web\s+Site page: needs ", failed.stderr)
-    assert "`mysfits --stack broken" in failed.stderr and "carries on from here" in failed.stderr
+    # the last line: what failed, and the command that carries on (no price after it)
+    assert failed.stderr.rstrip().splitlines()[-1] == (
+        f"! The endpoint failed (see above): fix it, then `mysfits --stack broken --state-file {cli.state_file} up "
+        "--rows 50` carries on from here; the parts that did not fail are up")
 
-    resumed = cli.run("up", "--rows", "50", "--k", "5", "--site-bucket", seed.bucket_name())
+    before = cli.state_file.read_text()
+    shown, code = run_in_terminal(["--stack", cli.stack, "--state-file", str(cli.state_file), "teardown"],
+                                  server.env(COLUMNS="200"), [b"n\n"], prompt_end=b"]:")
+    assert code == 1 and shown.rstrip().endswith("Teardown cancelled: nothing was deleted."), shown
+    assert cli.state_file.read_text() == before
+
+    resumed = cli.run("up", "--rows", "50", "--new", "--site-bucket", seed.bucket_name())
     assert re.search(r"✓ api\s+up to date", resumed.stderr)
-    assert "Training again: k 100 → 5" in resumed.stderr
+    assert "Training again (--new)" in resumed.stderr and "is Failed: deleting it and creating a new one" in resumed.stderr
     assert not [r for r in cli.status()["resources"] if r["missing"]]
     cli.run("teardown", "--yes", "--purge-data")
 
@@ -121,7 +159,9 @@ def test_ctrl_c_delivered_twice_at_once_leaves_a_whole_state_says_what_still_run
     assert process.returncode == 130, err
     assert "Traceback" not in err and "Ctrl-C again" in err
     assert re.search(r"! train\s+", err)  # the summary, one line per part
-    assert re.search(r"Still running on AWS, and billing: training job interrupted-knn-\S+ \(1 × ml.m5.2xlarge", err)
+    # on an AWS stand-in, which bills nothing
+    assert f"Still running on the AWS stand-in at {slow_server.url} (nothing bills there): training job " \
+           "interrupted-knn-" in err and "teardown`" in err and "$" not in err
     assert "Interrupted. Everything created so far is recorded" in err
     state = json.loads(cli.state_file.read_text())  # whole, and the job is recorded
     [section] = [s for k, s in state["stacks"].items() if k.startswith("interrupted/")]
@@ -139,11 +179,14 @@ def test_ctrl_c_delivered_twice_at_once_leaves_a_whole_state_says_what_still_run
     assert [j["TrainingJobStatus"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]] == ["Completed"]
 
 
-def test_up_plan_shows_the_plan_asks_first_and_applies_with_yes(cli):
+def test_up_plan_shows_the_plan_asks_first_and_applies_with_yes(cli, server):
     cli.stack = "planned"
     refused = cli.run("up", "--plan", "--only", "api", "--no-auth", check=False)
     assert refused.returncode == 1 and re.search(r"\d+\s+create\s+api\s+Mysfits API", refused.stdout)
     assert "pass --yes to apply when not running interactively" in refused.stderr
+    shown, code = run_in_terminal(["--stack", cli.stack, "--state-file", str(cli.state_file), "up", "--plan", "--only",
+                                   "api", "--no-auth"], server.env(COLUMNS="200"), [b"n\n"], prompt_end=b"]:")
+    assert code == 1 and shown.rstrip().endswith("Plan not applied: nothing was changed."), shown
     assert cli.status()["resources"] == []  # nothing was created
     applied = cli.run("up", "--plan", "--yes", "--only", "api", "--no-auth")
     assert re.search(r"✓ api\s+created", applied.stderr)

@@ -124,8 +124,8 @@ class Visitor:
 
         Select(self.find(css)).select_by_value(value)
 
-    def open_site(self) -> None:
-        self.browser.get(self.stack.url)
+    def open_site(self, url: str | None = None) -> None:
+        self.browser.get(url or self.stack.url)
         self.until(lambda: len(self.cards()) > 0, "the mysfits")
 
     def cards(self) -> list[Any]:

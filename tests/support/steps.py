@@ -8,7 +8,7 @@ from mysfits_cli.stack import up_or_raise
 from mysfits_cli.steps.teardown import teardown
 
 
-def up_api(ctx: Context, nlb: str | None = None, user_pool_id: str | None = None, no_auth: bool = False) -> str:
+def up_api(ctx: Context, nlb: str | None = None, user_pool_id: str | None = None, no_auth: bool | None = None) -> str:
     up_or_raise(ctx, UpOptions(nlb=nlb, user_pool_id=user_pool_id, no_auth=no_auth), ["api"])
     return ctx.state.outputs["mysfits_api_url"] + "/mysfits"
 

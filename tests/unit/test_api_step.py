@@ -76,6 +76,20 @@ def test_no_auth_renders_without_authorizer(seeded, ctx):
     assert document["components"]["securitySchemes"] == {}
 
 
+def test_no_auth_is_kept_by_a_plain_up_api_and_auth_puts_the_authorizer_back(seeded, ctx, make_ctx, record_calls, capsys):
+    up_api(ctx, no_auth=True)
+    assert ctx.state.outputs["mysfits_api_auth"] == "none"
+    again = make_ctx()
+    recorder = record_calls(again)
+    up_api(again)  # not given: as the API was made, so the document is the same one
+    assert recorder.mutating == [] and again.state.outputs["mysfits_api_auth"] == "none"
+    assert "as the stack's API was made with --no-auth; --auth puts it back" in capsys.readouterr().err
+    up_api(again, no_auth=False)  # --auth: the document with the authorizer, defined and deployed
+    assert recorder.mutating == ["PutRestApi", "CreateDeployment"]
+    assert "get the Cognito authorizer back (--auth)" in capsys.readouterr().err
+    assert again.state.outputs["mysfits_api_auth"] == "cognito"
+
+
 def test_missing_nlb_is_a_clear_error(aws, ctx):
     with pytest.raises(MysfitsError, match="No network load balancer .* --nlb"):
         up_api(ctx, None, None, False)

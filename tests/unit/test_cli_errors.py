@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -113,35 +112,15 @@ def test_second_command_on_the_same_state_stops_with_a_message(tmp_path):
 
 
 def test_recommend_asks_the_questionnaire_on_a_terminal():
-    import pty
-    import select
+    from tests.support.terminal import run_in_terminal
 
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the CLI on a terminal
-        os.execvpe(sys.executable, [sys.executable, "-m", "mysfits_cli.cli", "--endpoint-url", "http://127.0.0.1:9",
-                                    "recommend"], {**os.environ, "COLUMNS": "120"})
-    output = b""
-    answers = iter([b"1\n", b"9\n", b"2\n", b"3\n", b"4\n", b"5\n"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if output.rstrip().endswith(b":"):
-                os.write(fd, next(answers, b"\n"))
-    _, status = os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
+    text, code = run_in_terminal(["--endpoint-url", "http://127.0.0.1:9", "recommend"], {**os.environ, "COLUMNS": "120"},
+                                 [b"1\n", b"9\n", b"2\n", b"3\n", b"4\n", b"5\n"])
     assert "How old are you?" in text and "Full-Stack Unicorn" in text  # questions with their options
     assert "Please select one of the available options" in text  # 9 was refused and asked again
     assert "What is your favorite color?" in text
     assert "Cannot reach http://127.0.0.1:9" in text  # all five answered, then the call was attempted
-    assert os.waitstatus_to_exitcode(status) == 1
+    assert code == 1
 
 
 def test_ctrl_c_ends_the_line_the_terminal_left_and_exits_130(monkeypatch, capsys):
@@ -156,3 +135,55 @@ def test_ctrl_c_ends_the_line_the_terminal_left_and_exits_130(monkeypatch, capsy
     assert exited.value.code == 130
     err = capsys.readouterr().err
     assert err.startswith("\n") and "Interrupted" in err and "Traceback" not in err
+
+
+def test_an_option_of_mysfits_itself_after_the_command_is_moved_before_it():
+    result = run("--stack", "dev", "status", "--local", "--json")
+    assert_one_line_error(result, "--local is an option of mysfits itself, which goes before the command: "
+                                  "`mysfits --stack dev --local status --json`")
+    assert result.returncode == 2
+    result = run("up", "--only", "train", "--region", "eu-west-1", "--rows", "20000")
+    assert_one_line_error(result, "`mysfits --region eu-west-1 up --only train --rows 20000`")
+
+
+@pytest.mark.parametrize(("part", "command"), [("train", "train"), ("endpoint", "deploy-endpoint")])
+def test_a_part_named_after_up_points_to_the_commands_that_bring_it_up(part, command):
+    result = run("--local", "up", part)
+    assert_one_line_error(result, f"`mysfits --local up --only {part}` brings up that part",
+                          f"as does `mysfits --local {command}`")
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["train", "--rows", "abc"], "--rows takes a whole number of at least 10, not 'abc'"),
+    (["up", "--k", "0"], "--k takes a whole number of at least 1, not 0"),
+    (["local", "start", "--time-scale", "fast"], "--time-scale takes a number, not 'fast'"),
+    (["recommend", "1", "2", "x", "4", "5"], "A1 A2 A3 A4 A5 are whole numbers, not 'x'"),
+])
+def test_a_value_of_the_wrong_kind_is_one_line_in_words(args, said):
+    result = run(*args)
+    assert_one_line_error(result, said)
+    assert result.returncode == 2
+
+
+def test_a_state_file_that_is_a_folder_is_named_and_a_failed_command_leaves_no_lock(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(folder), "up", "api")
+    assert_one_line_error(result, f"The state file {folder} is a folder", f"such as {folder / 'state.json'}")
+    state = tmp_path / "new" / "state.json"
+    result = run("--endpoint-url", "http://127.0.0.1:9", "--state-file", str(state), "up", "api")
+    assert_one_line_error(result, "Cannot reach http://127.0.0.1:9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"] and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(("piped", "said"), [
+    ("1 2 3\n4,5\n", "Cannot reach http://127.0.0.1:9"),  # five answers read: then the call is made
+    ("", "No answers: give the five answers as arguments"),
+    ("1 2 3 4\n", "exactly 5 answers"),
+    ("1 2 three 4 5", "Standard input holds 'three', not an answer"),
+])
+def test_recommend_reads_piped_answers(piped, said):
+    result = subprocess.run([sys.executable, "-m", "mysfits_cli.cli", "--endpoint-url", "http://127.0.0.1:9", "recommend"],
+                            input=piped, capture_output=True, text=True, timeout=60)
+    assert_one_line_error(result, said)

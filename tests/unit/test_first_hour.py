@@ -322,3 +322,50 @@ def test_a_training_job_bills_only_while_it_runs():
     assert priced.cost_so_far(started + timedelta(minutes=30)) == pytest.approx(0.23)
     described["TrainingJobStatus"] = "Completed"
     assert billing.usage(ctx, {"kind": "training-job", "id": "job", "name": "job"}) is None
+
+
+def test_on_a_stand_in_status_marks_the_consoles_and_git_urls_as_aws_only(capsys):
+    from mysfits_cli.steps.status import show
+
+    report = {"stack": "mysfits", "region": "us-east-1", "account": "123456789012", "target": "the local cloud",
+              "state_file": "state.json", "missing": 0, "unreadable": 0,
+              "cost": {"usd_per_hour": 0, "unknown_prices": []},
+              "resources": [{"part": "notebook", "title": "Notebook instance", "name": "mysfits-notebook",
+                             "id": "mysfits-notebook", "live": "InService", "missing": False, "unreadable": None,
+                             "delete_error": None, "billing": None}],
+              "outputs": {"notebook_console_url": "https://us-east-1.console.aws.amazon.com/sagemaker/home",
+                          "repository_clone_url_http": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/r"}}
+    show(report)
+    lines = capsys.readouterr().out.splitlines()
+    note = lines.index("  On AWS only (the local cloud has no console or Git server of its own):")
+    assert lines[note + 1:note + 3] == ["  https://us-east-1.console.aws.amazon.com/sagemaker/home",
+                                        "  https://git-codecommit.us-east-1.amazonaws.com/v1/repos/r"]
+    show({**report, "target": "AWS"})
+    assert "On AWS only" not in capsys.readouterr().out
+
+
+def test_after_an_interruption_what_still_runs_is_said_where_it_runs(capsys):
+    from mysfits_cli.runner import Outcome
+    from mysfits_cli.summary import show_next_step
+
+    running = ["training job mysfits-knn-1 (1 × ml.m5.2xlarge): `{up}` follows it again, `{teardown}` stops it"]
+    show_next_step(Outcome({}, interrupted=True), "mysfits --local up", running, place="the local cloud")
+    err = capsys.readouterr().err
+    assert "Still running on the local cloud (nothing bills there): training job mysfits-knn-1 (1 × ml.m5.2xlarge): " \
+           "`mysfits --local up` follows it again" in err and "billing" not in err
+    assert err.rstrip().splitlines()[-1].endswith("`mysfits --local up` carries on from here")
+    show_next_step(Outcome({}, interrupted=True), "mysfits up", running)
+    assert "Still running on AWS, and billing: training job" in capsys.readouterr().err
+
+
+def test_the_last_line_of_a_failure_caused_by_settings_names_the_options_not_the_same_command(capsys):
+    from mysfits_cli.graph import Node
+    from mysfits_cli.runner import NodeResult, Outcome
+    from mysfits_cli.summary import show_next_step
+
+    job = Node("train.job", "Training job", "train", lambda run: None)
+    failed = NodeResult(job, "failed", reason="… is Failed: ClientError: …", options=("--k", "--rows", "--data"))
+    show_next_step(Outcome({"train.job": failed}), "mysfits up --k 5000")
+    assert capsys.readouterr().err.strip() == (
+        "! The training job failed on its settings (see above): run `mysfits up --k 5000` again with another --k, "
+        "--rows or --data; the parts that did not fail are up")

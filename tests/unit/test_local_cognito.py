@@ -175,6 +175,25 @@ def test_like_and_adopt_need_the_pools_id_token(local, mysfits_api, capsys):
     assert (profile["likes"], profile["adopted"]) == (1, True)
 
 
+def test_api_gateways_own_refusals_carry_the_documents_cors_headers_and_get_slash_answers(local, mysfits_api):
+    ctx, _, _ = local
+    client, api, api_id = mysfits_api
+    types = {r["responseType"] for r in ctx.aws.client("apigateway").get_gateway_responses(restApiId=api_id)["items"]}
+    assert types == {"DEFAULT_4XX", "DEFAULT_5XX"}  # kept on import, as API Gateway keeps them
+    mysfit = json.loads(client.get(f"{api}/mysfits").get_data())["mysfits"][0]["mysfitId"]
+    refusals = [client.post(f"{api}/mysfits/{mysfit}/like", headers={"Authorization": "expired-or-forged"}),
+                client.get(f"{api}/no/such/route")]
+    assert [(r.status_code, json.loads(r.get_data())) for r in refusals] == [
+        (401, {"message": "Unauthorized"}), (403, {"message": "Missing Authentication Token"})]
+    for refused in refusals:
+        assert refused.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Authorization" in refused.headers["Access-Control-Allow-Headers"]
+    assert refusals[0].headers["x-amzn-ErrorType"] == "UnauthorizedException"
+    root = client.get(f"{api}/")  # as the API's document says: the backend's health check
+    assert (root.status_code, json.loads(root.get_data())) == (
+        200, {"message": "Nothing here, used for health check. Try /mysfits instead."})
+
+
 def test_without_an_authorizer_like_is_open(local, tmp_path):
     ctx, _, _ = local
     base = up_api(ctx, None, None, True).removesuffix("/mysfits")

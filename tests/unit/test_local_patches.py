@@ -141,3 +141,11 @@ def test_endpoint_configs_take_t3_instances():
             mp.setattr(FakeEndpointConfig, "validate_instance_type", unpatched)
             with pytest.raises(Exception, match="ml.t3.medium"):
                 client.create_endpoint_config(EndpointConfigName="t3-unpatched", ProductionVariants=[variant])
+
+
+def test_deleting_a_vpc_link_that_is_not_there_is_not_found_as_on_aws():
+    with mock_aws():
+        patches.apply()
+        client = boto3.client("apigateway", region_name="us-east-1")
+        with pytest.raises(client.exceptions.NotFoundException):
+            client.delete_vpc_link(vpcLinkId="nosuchlink")

@@ -127,8 +127,26 @@ def test_read_csv_empty_missing_and_corrupt_files(tmp_path):
         dataset.read_csv(tmp_path / "nope.csv")
     corrupt = tmp_path / "corrupt.csv.gz"
     corrupt.write_bytes(b"not gzip at all")
-    with pytest.raises(DataFileError, match="corrupt.csv.gz: cannot read"):
+    with pytest.raises(DataFileError, match="corrupt.csv.gz ends in .gz but is not a whole gzip file: compress it"):
         dataset.read_csv(corrupt)
+    truncated = tmp_path / "truncated.csv.gz"
+    truncated.write_bytes(gzip.compress(b"1,2,3,4,5,0\n" * 100)[:-8])
+    with pytest.raises(DataFileError, match="truncated.csv.gz ends in .gz but is not a whole gzip file"):
+        dataset.read_csv(truncated)
+    with pytest.raises(DataFileError, match=f"{tmp_path} is a folder: give the questionnaire CSV file itself"):
+        dataset.read_csv(tmp_path)
+
+
+@pytest.mark.parametrize("header", ["a1,a2,a3,a4,a5,label", '"age","occupation","relax","color","sport","mysfit"'])
+def test_a_header_line_is_named_as_one(tmp_path, header):
+    path = tmp_path / "with-header.csv"
+    path.write_text(f"{header}\n1,2,3,4,5,0\n")
+    with pytest.raises(DataFileError, match=r"with-header.csv starts with a header line \(.*\): remove it; every line "
+                                            r"must be five answers 1-8 and a label 0-11"):
+        dataset.read_csv(path)
+    path.write_text("1,2,3,4,5,0\na,b,c,d,e,f\n")  # names further down are a bad line, not a header
+    with pytest.raises(DataFileError, match="line 2: field 1 is 'a', not an integer"):
+        dataset.read_csv(path)
 
 
 def test_split_is_seeded_90_10_and_a_partition():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import multiprocessing
 import time
 
@@ -89,3 +90,41 @@ def test_a_version_1_file_is_upgraded_to_records_by_part_of_the_stack(tmp_path):
     assert stack.get("train.data") == {**{k: v for k, v in data.items() if k != "prefix"}, "prefixes": ["mysfits/train/"]}
     assert stack.get("train.job") == new_job
     assert stack.retired("train.job") == [("train.job/mysfits-knn-20261101-000000", old_job)]
+
+
+def test_a_lock_that_recorded_nothing_leaves_nothing_and_one_that_did_stays(tmp_path):
+    path = tmp_path / "new" / "state.json"
+    with locked(path):
+        assert path.with_name("state.json.lock").exists()
+    assert not (tmp_path / "new").exists()  # neither the lock file nor the folder made for it
+    with locked(path):
+        StateFile(path).save()
+    assert path.with_name("state.json.lock").exists()
+
+
+def _hold_and_record_nothing(path, ready, release):
+    with locked(path):
+        ready.set()
+        release.wait(10)
+        time.sleep(0.3)  # the waiter is blocked on this file when it is removed
+
+
+def test_a_waiter_on_a_removed_lock_file_locks_the_one_there_now(tmp_path):
+    path = tmp_path / "state.json"
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_and_record_nothing, args=(path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        release.set()
+        with locked(path, timeout=5):
+            # the holder removed its file on the way out; this one holds the file at the path, which a third
+            # command then finds locked
+            lock = path.with_name("state.json.lock")
+            assert lock.exists() and lock.read_text() == f"pid {os.getpid()}"
+            with pytest.raises(MysfitsError, match="Another mysfits command"):
+                with locked(path, timeout=0.2):
+                    pass
+        assert not path.with_name("state.json.lock").exists()  # made by the waiter, which recorded nothing either
+    finally:
+        holder.join(10)

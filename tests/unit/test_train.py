@@ -10,16 +10,16 @@ from typer.testing import CliRunner
 
 from mysfits_cli.cli import app
 from mysfits_cli.engine import ensure
-from mysfits_cli.errors import MysfitsError
+from mysfits_cli.errors import MysfitsError, OptionError
 from mysfits_cli.ml import dataset, recordio
-from mysfits_cli.options import TrainOptions
+from mysfits_cli.options import TrainOptions, UpOptions
 from mysfits_cli.resources.s3 import Bucket, DataPrefix
 from mysfits_cli.resources.sagemaker import TrainingJob
 from mysfits_cli.steps import train as train_step
 from mysfits_cli.options import RECORDIO
 from mysfits_cli.steps import training_data
 from mysfits_cli.steps.train import LogTail, follow_job
-from tests.support.steps import destroy_keys, train
+from tests.support.steps import destroy, destroy_keys, train
 
 ACCOUNT = "123456789012"
 BUCKET = f"sagemaker-us-east-1-{ACCOUNT}"
@@ -98,7 +98,7 @@ def test_a_bucket_of_ours_is_recognised_after_a_lost_state(ctx, make_ctx, tmp_pa
 def test_our_bucket_is_deleted_only_when_empty(ctx):
     record = ensure(ctx, Bucket("train.bucket", BUCKET))
     ctx.aws.client("s3").put_object(Bucket=BUCKET, Key="someone-else/file", Body=b"x")
-    assert "holds objects mysfits did not upload" in Bucket.delete(ctx, record)
+    assert "still holds objects that are not this stack's, such as someone-else/file" in Bucket.delete(ctx, record)
     ctx.aws.client("s3").delete_object(Bucket=BUCKET, Key="someone-else/file")
     assert Bucket.delete(ctx, record) is None
     assert Bucket.status(ctx, record) is None
@@ -156,6 +156,21 @@ def test_uploads_once_then_only_what_changed_and_removes_what_is_no_longer_wante
     recorder = record_calls(again)
     ensure(again, _prefix({"a": b"1", "c": b"3"}, {"v": 2}))
     assert recorder.mutating == ["PutObject"]
+
+
+def test_teardown_forgets_data_that_is_gone_without_purge_data_and_keeps_what_is_there(ctx, capsys):
+    train(ctx, SMALL)
+    s3 = ctx.aws.client("s3")
+    for key in objects(ctx, "mysfits/test/"):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    for key in objects(ctx, "mysfits/train/"):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    capsys.readouterr()
+    assert destroy(ctx, purge_data=False) == []
+    err = capsys.readouterr().err
+    assert f"s3-data s3://{BUCKET}/mysfits/train/ was already gone" in err and "Deleted s3-data" not in err
+    assert [key for key, _ in ctx.state.items()] == ["train.bucket"]  # the bucket is there, and kept
+    assert f"Kept the training data and model artifacts ({BUCKET})" in err
 
 
 def test_deleting_data_removes_every_object_under_the_prefix_only(ctx):
@@ -245,13 +260,47 @@ def test_feature_dim_must_match_the_data(ctx):
         train(ctx, TrainOptions(rows=100, feature_dim=4))
 
 
-def test_a_rerun_with_the_same_data_and_settings_changes_nothing(ctx, make_ctx, record_calls, monkeypatch):
+def test_a_rerun_with_the_same_data_and_settings_changes_nothing_and_says_nothing_again(
+        ctx, make_ctx, record_calls, monkeypatch, capsys):
     train(ctx, SMALL)
+    assert "Final metrics" in capsys.readouterr().out
     monkeypatch.setattr(train_step, "timestamp", lambda: "20261125-130000")
     again = make_ctx()
     recorder = record_calls(again)
     assert train(again)["id"] == JOB  # the options not given are the ones the job was trained with
     assert recorder.mutating == []
+    shown = capsys.readouterr()
+    assert shown.out == "" and shown.err == ""  # neither the job's log, nor its metrics, nor "Completed after 0m00s"
+
+
+@pytest.mark.parametrize(("given", "said", "options"), [
+    (TrainOptions(rows=10), "k 10 by default is more than the 9 training rows (the 90% of --rows 10 that training "
+                            "gets): k-NN cannot vote with 10 neighbours among 9 points; pass --rows 11 or more, or "
+                            "--k 9 or less", ("--rows", "--k")),
+    (TrainOptions(rows=20_000, k=200_000), "--k 200000 is more than the 18,000 training rows (the 90% of --rows "
+                                           "20000 that training gets): k-NN cannot vote with 200,000 neighbours "
+                                           "among 18,000 points; pass --k 18000 or less", ("--k",)),
+    (TrainOptions(rows=2_000, k=600, sample_size=500), "--k 600 is more than the 500 points k-NN samples for its index "
+                                                       "(--sample-size 500): k-NN cannot vote with 600 neighbours among "
+                                                       "500 points; pass --k 500 or less, or --sample-size 600 or more",
+     ("--k", "--sample-size")),
+])
+def test_a_k_that_cannot_work_is_refused_naming_the_option(ctx, given, said, options):
+    with pytest.raises(OptionError) as refused:
+        train_step.check_neighbours(ctx, given, train_step.resolve_spec(ctx, given))
+    assert str(refused.value).startswith(said) and refused.value.options == options
+    assert ctx.state.items() == []
+
+
+def test_a_k_kept_from_the_last_job_is_named_as_such_and_a_file_counts_its_rows(ctx, tmp_path):
+    train(ctx, TrainOptions(rows=2000, k=50))
+    data = tmp_path / "few.csv"
+    data.write_text("1,2,3,4,5,0\n" * 40)
+    given = TrainOptions(data=data)
+    with pytest.raises(OptionError, match=rf"^k 50, kept from the stack's last training job, is more than the 36 "
+                                          rf"training rows \(the 90% of the 40 rows of {data} that training gets\): .*"
+                                          r"pass --data with at least 56 rows, or --k 36 or less$"):
+        train_step.check_neighbours(ctx, given, train_step.resolve_spec(ctx, given))
 
 
 def test_new_trains_again_on_the_same_data(ctx, make_ctx, record_calls, monkeypatch):
@@ -307,20 +356,30 @@ def test_no_wait_returns_at_once_and_status_shows_the_progress(ctx, jobs_stay_in
     assert TrainingJob.status(ctx, job) == "InProgress (Training)"
 
 
-def test_a_failed_job_reports_its_reason(ctx, monkeypatch):
+@pytest.mark.parametrize(("reason", "options"), [
+    ("AlgorithmError: feature_dim does not match", ()),
+    ("ClientError: sample_size is too large for the instance's memory", ("--k", "--rows", "--data")),
+])
+def test_a_failed_job_reports_its_reason_and_the_options_behind_its_input(ctx, monkeypatch, reason, options):
     from moto.sagemaker.models import FakeTrainingJob
+
+    from mysfits_cli.stack import up
 
     original = FakeTrainingJob.__init__
 
     def failing(self, *args, **kwargs):
         original(self, *args, **kwargs)
         self.training_job_status, self.secondary_status = "Failed", "Failed"
-        self.failure_reason = "AlgorithmError: feature_dim does not match"
+        self.failure_reason = reason
 
     monkeypatch.setattr(FakeTrainingJob, "__init__", failing)
-    with pytest.raises(MysfitsError, match="is Failed: AlgorithmError: feature_dim does not match"):
+    with pytest.raises(MysfitsError, match=f"is Failed: {reason}"):
         train(ctx, SMALL)
     assert ctx.state.get("train.job")["kind"] == "training-job"
+    failed = up(ctx, UpOptions(train=SMALL), ["train"]).results["train.job"]  # "Training again", and the same end
+    assert failed.outcome == "failed" and failed.options == options
+    if options:  # SageMaker's "ClientError" is the job's input: the settings it was given are said with it
+        assert failed.reason.endswith("(trained with k 10, sample size 500, classifier, on 2,000 generated rows (seed 42))")
 
 
 def test_log_tail_returns_each_line_of_the_job_s_streams_once(ctx):
@@ -358,7 +417,8 @@ def test_log_lines_are_printed_while_following_and_hidden_with_no_logs(ctx, caps
     assert "[k-NN] done" not in capsys.readouterr().err
     follow_job(ctx, record, timeout=60, show_logs=True)
     err = capsys.readouterr().err
-    assert "[k-NN] done [not markup]" in err and f"Training job {JOB}: Completed" in err
+    assert "[k-NN] done [not markup]" in err
+    assert f"Training job {JOB}: Completed after" not in err  # completed at the first look: nothing was waited for
 
 
 def _request(ctx):

@@ -225,7 +225,7 @@ def test_an_app_client_a_browser_cannot_use_is_refused(world, settings, message)
         up_web(ctx, None, client)
 
 
-def test_an_api_without_authorizer_gets_a_page_without_sign_in(world):
+def test_an_api_without_authorizer_gets_a_page_without_sign_in_and_says_so(world, capsys):
     ctx, _ = world
     apigw = ctx.aws.client("apigateway")
     for api in apigw.get_rest_apis()["items"]:
@@ -233,6 +233,8 @@ def test_an_api_without_authorizer_gets_a_page_without_sign_in(world):
             apigw.delete_authorizer(restApiId=api["id"], authorizerId=authorizer["id"])
     up_web(ctx, None)
     assert '"userPoolId": ""' in page_text(ctx)
+    assert "The page has no sign-in: the Mysfits API has no Cognito authorizer (made with --no-auth)" \
+           in capsys.readouterr().err
     with pytest.raises(MysfitsError, match="--no-auth"):
         up_web(ctx, None, "someclient")
 
