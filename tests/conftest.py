@@ -18,11 +18,35 @@ for _var in ("AWS_PROFILE", "MYSFITS_ENDPOINT_URL", "MYSFITS_STATE_FILE", "MYSFI
     os.environ.pop(_var, None)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With --dist loadfile, the conformance folder counts as one file: its tests share one local cloud."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileWithConformanceTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/conformance" if path.startswith("tests/conformance/") else path
+
+    return ByFileWithConformanceTogether(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """Keep every test's local-cloud record and state file inside its own temporary folder."""
     monkeypatch.setenv("MYSFITS_LOCAL_HOME", str(tmp_path / "local-home"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _no_global_options_left_over():
+    """A CLI run in-process remembers its global options for its hints; no test inherits another's."""
+    from mysfits_cli import ui
+
+    yield
+    ui.use_global_options([])
 
 
 @pytest.fixture
