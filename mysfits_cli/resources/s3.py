@@ -183,8 +183,7 @@ class DataPrefix(Resource):
 
     def lookup(self, ctx: Context, recorded: Record | None) -> Record | None:
         known = recorded and not is_pending(recorded)
-        if not known and self.objects is not None and not describe_or_none(
-                _list_all, ctx=ctx, bucket=self.bucket, prefixes=self.prefixes):
+        if not known and not describe_or_none(_list_all, ctx=ctx, bucket=self.bucket, prefixes=self.prefixes):
             return None
         kept = {k: recorded[k] for k in ("source", "etags") if known and k in recorded}
         return self._record(**kept)

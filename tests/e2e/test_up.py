@@ -52,6 +52,8 @@ def test_up_from_nothing_again_plan_before_and_after_and_teardown_in_graph_order
         assert before.calls == []  # plan changes nothing
         assert re.search(r"\d+\s+create\s+endpoint\s+Endpoint", before.stdout) and "Training job" in before.stdout
         assert "Once up: " in before.stdout and "1 × ml.m4.xlarge" in before.stdout  # what it will cost
+        fresh = re.findall(r"^\s*\d+\s+(\w+)\s", before.stdout, flags=re.M)
+        assert "unchanged" not in fresh and re.search(r"create\s+train\s+Model artifacts", before.stdout)
 
         up = _through(proxy, server, tmp_path, "up", "--rows", "20000")
         assert up.returncode == 0, up.stderr
