@@ -4,9 +4,9 @@
                                            [--max-recommend-ratio 2.5] [--posts 50] [--max-warm-ms 30]
 
 Starts a local cloud of its own (a temporary MYSFITS_LOCAL_HOME), brings the whole stack up on
-it (`mysfits demo --keep`, 19 resources), then times, interleaved and each as a fresh process,
-`python -c "import boto3"` (the baseline: every command needs boto3), `mysfits --local status`
-and `mysfits --local recommend 1 2 3 4 5`, and (in this process) one POST to the recommendations
+it (`mysfits demo --keep`, 19 resources, on the demo's stack), then times, interleaved and each
+as a fresh process, `python -c "import boto3"` (the baseline: every command needs boto3), and on
+that stack `mysfits --local status` and `mysfits --local recommend 1 2 3 4 5`, and (in this process) one POST to the recommendations
 API, which `recommend` waits for. Then it sends --posts more POSTs one after another: the
 function's warm execution environment answers them, asking the endpoint each time.
 Prints the medians and their ratios to the baseline, and the warm POSTs' median and 90th
@@ -34,12 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table  # noqa: E402
 
 import mysfits_cli  # noqa: E402
+from mysfits_cli.steps.demo import DEMO_STACK  # noqa: E402
 
+ON_THE_DEMO_STACK = [sys.executable, "-m", "mysfits_cli.cli", "--local", "--stack", DEMO_STACK]
 COMMANDS = {
     "python -c 'import boto3'": [sys.executable, "-c", "import boto3"],
-    "mysfits --local status": [sys.executable, "-m", "mysfits_cli.cli", "--local", "status"],
-    "mysfits --local recommend 1 2 3 4 5": [sys.executable, "-m", "mysfits_cli.cli", "--local", "recommend",
-                                            "1", "2", "3", "4", "5"],
+    "mysfits --local status": [*ON_THE_DEMO_STACK, "status"],
+    "mysfits --local recommend 1 2 3 4 5": [*ON_THE_DEMO_STACK, "recommend", "1", "2", "3", "4", "5"],
 }
 BASELINE = "python -c 'import boto3'"
 RECOMMEND = "mysfits --local recommend 1 2 3 4 5"
