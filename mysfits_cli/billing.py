@@ -118,7 +118,7 @@ def usage(ctx: Context, record: Record) -> Usage | None:
 def bill_for(ctx: Context, records: Iterable[Record]) -> "Bill":
     """What the running ones among `records` cost, priced as `status` prices them."""
     usages = [u for record in records if (u := usage(ctx, record)) is not None]
-    return Bill(priced(usages, ctx.aws.region, ctx.state.path.parent), local=ctx.settings.local)
+    return Bill(priced(usages, ctx.aws.region, ctx.state.path.parent), stand_in=ctx.settings.stand_in)
 
 
 def priced(usages: Iterable[Usage], region: str, cache_dir: Path | None) -> list[Usage]:
@@ -142,7 +142,7 @@ class Bill:
     """What a set of running resources costs per hour, and how sure that figure is."""
 
     usages: list[Usage]
-    local: bool
+    stand_in: str | None = None  # what stands in for AWS (the local cloud, a moto server): nothing bills there
 
     @property
     def known(self) -> list[Usage]:
@@ -174,12 +174,14 @@ class Bill:
         sources = sorted({pricing.table_source() if u.price.origin == "table" else u.price.source
                           for u in self.known}) or [pricing.table_source()]
         text = "; ".join(sources)
-        return f"{text}. The local cloud bills nothing: these are the prices AWS would charge" if self.local else text
+        if not self.stand_in:
+            return text
+        return f"{text}. {self.stand_in[0].upper()}{self.stand_in[1:]} bills nothing: these are the prices AWS would charge"
 
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
         return {
             "usd_per_hour": round(self.per_hour, 6), "usd_so_far": round(self.so_far(now), 6),
-            "unknown_prices": [u.label for u in self.unknown], "source": self.source(), "billed": not self.local,
+            "unknown_prices": [u.label for u in self.unknown], "source": self.source(), "billed": not self.stand_in,
         }
 
 

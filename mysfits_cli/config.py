@@ -34,6 +34,13 @@ class Settings:
         return bool(self.endpoint_url)
 
     @property
+    def stand_in(self) -> str | None:
+        """What stands in for AWS, in words (None on AWS itself): nothing bills there."""
+        if self.local:
+            return "the local cloud"
+        return f"the AWS stand-in at {self.endpoint_url}" if self.endpoint_url else None
+
+    @property
     def poll_seconds(self) -> float:
         return env_seconds(POLL_SECONDS, 0.2 if self.emulated else 10.0)
 

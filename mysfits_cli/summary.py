@@ -118,11 +118,11 @@ def _plan_cost(planned: list[PlannedNode], width: int) -> None:
     usages = [item.usage for item in planned if item.usage is not None and item.change.action not in ("fail", "blocked")]
     if not usages:
         return
-    steady = billing.Bill([u for u in usages if u.use != "training"], local=False)
+    steady = billing.Bill([u for u in usages if u.use != "training"])
     parts = [f"Once up: {steady.rate()} for " + ", ".join(
         f"the {billing.NOUNS[u.kind]} ({u.priced_instances()})" for u in steady.usages)] if steady.usages else []
     parts += [f"while it trains (minutes), the training job: {u.priced_instances()}" for u in usages if u.use == "training"]
-    sources = billing.Bill(usages, local=False).source()
+    sources = billing.Bill(usages).source()
     for line in layout.wrapped(f"{'; '.join(parts)}. Prices: {sources}.", width, 0):
         ui.out.print(line, highlight=False, markup=False)
 
@@ -139,12 +139,12 @@ def show_billing(ctx: Context, outcome: Outcome, graph: Graph, always: bool = Fa
     if not bill.usages or not (started or always):
         return
     for usage in bill.usages:
-        if bill.local:  # it runs, and would bill on AWS; here nothing bills
+        if bill.stand_in:  # it runs, and would bill on AWS; here nothing bills
             verb = "Started (billed by the hour on AWS)" if usage in started else "Running (billed by the hour on AWS)"
         else:
             verb = "Started billing" if usage in started else "Billing"
         _notice(f"{verb}: {usage.label}, {usage.priced_instances()}")
-    until = " on AWS" if bill.local else " until `mysfits teardown`"
+    until = " on AWS" if bill.stand_in else " until `mysfits teardown`"
     _notice(f"Together {bill.rate()}{until}. Prices: {bill.source()}." if bill.known
             else f"No price is known for {'it' if len(bill.usages) == 1 else 'them'}. Prices: {bill.source()}.")
 

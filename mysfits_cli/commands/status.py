@@ -104,7 +104,7 @@ def _stops(bill) -> str:
         return "None of them bills by the hour."
     rate = bill.rate() if bill.known else "what they bill by the hour (price unknown)"
     stops = f"That stops {rate}: {bill.describe()}."
-    return f"{stops} That is what AWS would charge; the local cloud bills nothing." if bill.local else stops
+    return f"{stops} That is what AWS would charge; {bill.stand_in} bills nothing." if bill.stand_in else stops
 
 
 def _say(paragraph: str) -> None:

@@ -84,7 +84,7 @@ def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None
             "delete_error": record.get("delete_error"),
             "billing": usage.as_json(now) if usage else None,
         })
-    bill = billing.Bill([u for u in usages if u], local=ctx.settings.local)
+    bill = billing.Bill([u for u in usages if u], stand_in=ctx.settings.stand_in)
     return {
         "stack": ctx.stack,
         "region": ctx.aws.region,
@@ -101,11 +101,7 @@ def collect(ctx: Context, live_prices: bool = False, now: datetime | None = None
 
 def target(ctx: Context) -> str:
     """Where the stack lives, in words: the local cloud, an emulator, or AWS."""
-    if ctx.settings.local:
-        return "the local cloud"
-    if ctx.settings.endpoint_url:
-        return f"the AWS stand-in at {ctx.settings.endpoint_url}"
-    return "AWS"
+    return ctx.settings.stand_in or "AWS"
 
 
 # ---- the table -------------------------------------------------------------------------------------

@@ -13,13 +13,15 @@ pytestmark = pytest.mark.e2e
 def test_notebook_bills_teardown_says_what_it_deletes_and_forgets(cli, server):
     up = cli.run("up", "notebook", "--instance-type", "ml.t3.medium", "--no-repository")
     said = " ".join(up.stderr.split())  # the notices wrap at the terminal's width
-    assert "Started billing: notebook instance mysfits-notebook, 1 × ml.t3.medium at $0.05/h" in said
-    assert "Together $0.05/h until `mysfits" in said and "SageMaker on-demand prices of" in said
+    # a moto server stands in for AWS: the prices are AWS's, and nothing bills there
+    assert "Started (billed by the hour on AWS): notebook instance mysfits-notebook, 1 × ml.t3.medium at $0.05/h" in said
+    assert "Together $0.05/h on AWS" in said and "SageMaker on-demand prices of" in said
+    assert f"The AWS stand-in at {server.url} bills nothing: these are the prices AWS would charge" in said
 
     report = cli.status()
     notebook = next(r for r in report["resources"] if r["kind"] == "notebook-instance")
     assert notebook["billing"]["usd_per_hour"] == pytest.approx(0.05) and notebook["billing"]["since"]
-    assert report["cost"]["usd_per_hour"] == pytest.approx(0.05) and report["cost"]["billed"] is True
+    assert report["cost"]["usd_per_hour"] == pytest.approx(0.05) and report["cost"]["billed"] is False
     table = cli.run("status", COLUMNS="80").stdout
     assert "1 × ml.t3.medium, $0.05/h, since" in table and "Cost: $0.05/h for the 1 running SageMaker resource" in table
     assert f"State file: {cli.state_file}" in table
@@ -27,7 +29,8 @@ def test_notebook_bills_teardown_says_what_it_deletes_and_forgets(cli, server):
     cli.run("train", "--rows", "5000", "--sample-size", "1000", "--no-logs")
     down = cli.run("teardown", "--yes")
     assert "Teardown deletes" in down.stdout and "in us-east-1, account 123456789012" in down.stdout
-    assert "That stops $0.05/h: notebook instance mysfits-notebook (1 × ml.t3.medium at $0.05/h)." in down.stdout
+    assert "That stops $0.05/h: notebook instance mysfits-notebook (1 × ml.t3.medium at $0.05/h). That is what AWS " \
+           f"would charge; the AWS stand-in at {server.url} bills nothing." in " ".join(down.stdout.split())
     assert "Forgot training-job mysfits-knn-" in down.stderr
     assert "completed jobs stay in SageMaker's history (they cannot be deleted, and cost nothing)" in down.stderr
     assert "Deleted notebook-instance mysfits-notebook" in down.stderr and "Deleted iam-role" in down.stderr

@@ -369,3 +369,26 @@ def test_the_last_line_of_a_failure_caused_by_settings_names_the_options_not_the
     assert capsys.readouterr().err.strip() == (
         "! The training job failed on its settings (see above): run `mysfits up --k 5000` again with another --k, "
         "--rows or --data; the parts that did not fail are up")
+
+
+@pytest.mark.parametrize("endpoint_url, started, until", [
+    (None, "Started billing: notebook instance nb", "Together $0.05/h until `mysfits teardown`"),
+    ("http://127.0.0.1:4566", "Started (billed by the hour on AWS): notebook instance nb", "Together $0.05/h on AWS"),
+])
+def test_what_started_billing_is_said_as_it_is_on_aws_and_on_a_stand_in(ctx, capsys, endpoint_url, started, until):
+    from dataclasses import replace
+
+    from mysfits_cli.runner import NodeResult, Outcome
+    from mysfits_cli.stack import GRAPH
+    from mysfits_cli.summary import show_billing
+
+    notebook = _sagemaker_resources(ctx)[0]
+    ctx.state.put("notebook.instance", notebook)
+    ctx.settings = replace(ctx.settings, endpoint_url=endpoint_url)
+    result = NodeResult(GRAPH.node_for("notebook.instance", "notebook-instance"), "done",
+                        actions=[("notebook-instance nb", "created")])
+    show_billing(ctx, Outcome({"notebook.instance": result}), GRAPH)
+    said = " ".join(capsys.readouterr().err.split())
+    assert started in said and until in said
+    stand_in = "The AWS stand-in at http://127.0.0.1:4566 bills nothing: these are the prices AWS would charge"
+    assert (stand_in in said) == (endpoint_url is not None)
