@@ -16,8 +16,11 @@ AWS (Invoke API reference; Lambda developer guide, "Invoke a Lambda function syn
   TooManyRequestsException (Reason ReservedFunctionConcurrentInvocationLimitExceeded);
 - every answer names the version it ran in `X-Amz-Executed-Version`.
 We: the same, running the function in the warm execution environments the API data plane
-uses (lambdas.py). Event invocations run once in the background: Lambda's retries of a failed
-asynchronous invocation (after a minute, then two) are not played.
+uses (lambdas.py). An Event invocation whose function fails is run again as Lambda does
+(developer guide, "Error handling and automatic retries in Lambda": "two more times, with a
+one-minute wait between the first two attempts, and two minutes between the second and third"),
+in the local cloud's AWS seconds, as many times as the function's event invoke config's
+MaximumRetryAttempts allows (0-2; 2 without one).
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from urllib.parse import unquote
 
 from moto.awslambda.responses import LambdaResponse
 
-from . import lambdas
+from . import context, lambdas
 from .errors import AwsError, lambda_error
 from .patching import Patches
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda quotas: 6 MB for a synchronous response
+RETRY_WAITS = (60.0, 120.0)  # AWS seconds before the first and the second retry of a failed Event invocation
 _PATCHES = Patches("lambda-invoke")
 
 
@@ -119,11 +123,23 @@ def _run(function: Any, event: Any, endpoint_url: str) -> lambdas.Invocation:
         }) from None
 
 
-def _in_background(function: Any, event: Any, endpoint_url: str) -> None:
+def _in_background(function: Any, event: Any, endpoint_url: str, attempt: int = 0) -> None:
+    """Run an Event invocation; when the function fails, run it again after Lambda's wait."""
     def run() -> None:
         try:
-            lambdas.environments().invoke(function, event, endpoint_url=endpoint_url)
+            failed = not lambdas.environments().invoke(function, event, endpoint_url=endpoint_url).ok
         except Exception as error:  # an asynchronous invocation has no caller to tell; its log says it
             print(f"asynchronous invocation of {function.function_name} failed: {error}", flush=True)
+            return
+        if failed and attempt < _retries(function):
+            context.current().clock.call_later(
+                RETRY_WAITS[attempt], lambda: _in_background(function, event, endpoint_url, attempt + 1))
 
     threading.Thread(target=run, name=f"lambda-event-{function.function_name}", daemon=True).start()
+
+
+def _retries(function: Any) -> int:
+    """How often Lambda retries a failed Event invocation: the event invoke config's MaximumRetryAttempts, else 2."""
+    configs = getattr(function, "event_invoke_config", None) or []
+    attempts = configs[0].config.get("MaximumRetryAttempts") if configs else None
+    return len(RETRY_WAITS) if attempts is None else min(int(attempts), len(RETRY_WAITS))

@@ -132,6 +132,48 @@ def test_event_runs_later_and_dry_run_runs_nothing(lam, cloud):
     assert call(lam)[1]["calls"] == 2  # the DryRun ran nothing
 
 
+def _async_runs(cloud, marker: str) -> int:
+    """How many times an Event invocation with `marker` in its payload has run so far (its log lines)."""
+    logs = cloud.client("logs")
+    try:
+        events = logs.filter_log_events(logGroupName="/aws/lambda/fn")["events"]
+    except logs.exceptions.ResourceNotFoundException:  # not written yet
+        return 0
+    return sum(1 for e in events if marker in e["message"] and e["message"].startswith("event "))
+
+
+def _settled(cloud, marker: str, runs: int) -> int:
+    """The count once it reaches `runs` (or after a second, when it does not)."""
+    deadline = time.monotonic() + (10 if runs else 0.5)
+    while time.monotonic() < deadline and _async_runs(cloud, marker) < runs:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing more comes early
+    return _async_runs(cloud, marker)
+
+
+def test_a_failed_event_invocation_is_retried_after_a_minute_then_two(lam, cloud):
+    lam.invoke(FunctionName="fn", InvocationType="Event", Payload=b'{"fail": true, "id": "retried"}')
+    assert _settled(cloud, "retried", 1) == 1
+    cloud.clock.advance(59)
+    assert _settled(cloud, "retried", 0) == 1  # not before the minute
+    cloud.clock.advance(1)
+    assert _settled(cloud, "retried", 2) == 2
+    cloud.clock.advance(119)
+    assert _settled(cloud, "retried", 0) == 2
+    cloud.clock.advance(1)
+    assert _settled(cloud, "retried", 3) == 3
+    cloud.clock.advance(3600)
+    assert _settled(cloud, "retried", 0) == 3  # two retries, no more
+
+    lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=0)
+    lam.invoke(FunctionName="fn", InvocationType="Event", Payload=b'{"fail": true, "id": "once"}')
+    assert _settled(cloud, "once", 1) == 1
+    cloud.clock.advance(600)
+    assert _settled(cloud, "once", 0) == 1
+    lam.invoke(FunctionName="fn", InvocationType="Event", Payload=b'{"id": "fine"}')
+    assert _settled(cloud, "fine", 1) == 1  # a success is not run again
+
+
 def test_payload_that_is_not_json_is_refused(lam):
     with pytest.raises(ClientError) as refused:
         lam.invoke(FunctionName="fn", Payload=b"{nope")
