@@ -29,6 +29,9 @@ class Clock:
         self._due: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._changed = threading.Condition()
+        # one thread at a time runs what is due (the runner, or one that advances the clock), so
+        # transitions run one after another in their order, and an advance returns after them
+        self._running = threading.RLock()
         self._runner: threading.Thread | None = None
         self._closed = False
 
@@ -90,12 +93,13 @@ class Clock:
             self._run_due()
 
     def _run_due(self) -> None:
-        while True:
-            with self._changed:
-                if not self._due or self._due[0][0] > self.now():
-                    return
-                _, _, action = heapq.heappop(self._due)
-            try:
-                action()
-            except Exception:  # one failing transition must not stop the others
-                traceback.print_exc(file=sys.stderr)
+        with self._running:
+            while True:
+                with self._changed:
+                    if not self._due or self._due[0][0] > self.now():
+                        return
+                    _, _, action = heapq.heappop(self._due)
+                try:
+                    action()
+                except Exception:  # one failing transition must not stop the others
+                    traceback.print_exc(file=sys.stderr)
