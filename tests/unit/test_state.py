@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import multiprocessing
+import os
 import time
 
 import pytest
@@ -60,21 +61,28 @@ def _hold_lock(path, ready, release):
         release.wait(10)
 
 
-def test_second_holder_gets_a_clear_message(tmp_path):
-    path = tmp_path / "state.json"
+@contextlib.contextmanager
+def _held_by_another_process(path, hold):
+    """`hold(path, ready, release)` in a process of its own, once it holds the lock: yields (process, release)."""
     ready, release = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold_lock, args=(path, ready, release))
+    holder = multiprocessing.Process(target=hold, args=(path, ready, release))
     holder.start()
     try:
         assert ready.wait(10)
+        yield holder, release
+    finally:
+        release.set()
+        holder.join(10)
+
+
+def test_second_holder_gets_a_clear_message(tmp_path):
+    path = tmp_path / "state.json"
+    with _held_by_another_process(path, _hold_lock) as (holder, _):
         started = time.monotonic()
         with pytest.raises(MysfitsError, match=rf"Another mysfits command \(pid {holder.pid}\) is using"):
             with locked(path, timeout=0.3):
                 pass
         assert time.monotonic() - started >= 0.3
-    finally:
-        release.set()
-        holder.join(10)
     with locked(path, timeout=0.3):
         pass
 
@@ -111,11 +119,7 @@ def _hold_and_record_nothing(path, ready, release):
 
 def test_a_waiter_on_a_removed_lock_file_locks_the_one_there_now(tmp_path):
     path = tmp_path / "state.json"
-    ready, release = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold_and_record_nothing, args=(path, ready, release))
-    holder.start()
-    try:
-        assert ready.wait(10)
+    with _held_by_another_process(path, _hold_and_record_nothing) as (_, release):
         release.set()
         with locked(path, timeout=5):
             # the holder removed its file on the way out; this one holds the file at the path, which a third
@@ -126,5 +130,3 @@ def test_a_waiter_on_a_removed_lock_file_locks_the_one_there_now(tmp_path):
                 with locked(path, timeout=0.2):
                     pass
         assert not path.with_name("state.json.lock").exists()  # made by the waiter, which recorded nothing either
-    finally:
-        holder.join(10)
